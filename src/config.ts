@@ -1,0 +1,156 @@
+import { LocalError } from './protocol/errors.ts';
+import { LOG_LEVEL_NAMES, type LogFormat, type LogLevelName } from './log.ts';
+
+export const TRANSPORTS = ['streamable-http', 'sse', 'stdio'] as const;
+export type TransportName = (typeof TRANSPORTS)[number];
+export const UPSTREAMS = ['openai', 'echo'] as const;
+export type UpstreamName = (typeof UPSTREAMS)[number];
+
+export interface Config {
+  transport: TransportName;
+  host: string;
+  port: number;
+  upstream: UpstreamName;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string;
+  model: string;
+  temperature: number;
+  timeoutMs: number;
+  mcpApiKey: string | undefined;
+  maxBodyBytes: number;
+  logLevel: LogLevelName;
+  logFormat: LogFormat;
+}
+
+/** One row per setting: its env var, its flag (if any), its default, and its help line. */
+interface Setting {
+  env: string;
+  flag?: string;
+  /** Shown in --help; `undefined` means "not set". */
+  default?: string;
+  help: string;
+  /** Never echoed back in messages. */
+  secret?: boolean;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { env: 'MCP_TRANSPORT', flag: '--transport', default: 'streamable-http', help: 'streamable-http, sse or stdio' },
+  { env: 'HOST', flag: '--host', default: '0.0.0.0', help: 'address the HTTP transports listen on' },
+  { env: 'PORT', flag: '--port', default: '8000', help: 'port the HTTP transports listen on' },
+  { env: 'MCP_UPSTREAM', flag: '--upstream', default: 'openai', help: 'openai, or echo (offline, no key needed)' },
+  { env: 'OPENAI_API_KEY', help: 'API key for the upstream (required with --upstream openai)', secret: true },
+  { env: 'OPENAI_BASE_URL', flag: '--base-url', default: 'https://api.openai.com/v1', help: 'any OpenAI-compatible API' },
+  { env: 'OPENAI_MODEL', flag: '--model', default: 'gpt-4o-mini', help: 'model used when a call names none' },
+  { env: 'OPENAI_TEMPERATURE', flag: '--temperature', default: '0.2', help: 'temperature used when a call names none (0-2)' },
+  { env: 'OPENAI_TIMEOUT_MS', flag: '--timeout-ms', default: '60000', help: 'upper bound on one upstream call, in ms' },
+  { env: 'MCP_API_KEY', help: 'key HTTP clients must send (HTTP transports only)', secret: true },
+  { env: 'MCP_MAX_BODY_BYTES', flag: '--max-body-bytes', default: '1048576', help: 'largest accepted message, in bytes' },
+  { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'debug, info, warn, error or silent (stderr)' },
+  { env: 'LOG_FORMAT', flag: '--log-format', default: 'json', help: 'json or text (stderr)' },
+];
+
+export type CliAction = { action: 'help' } | { action: 'version' } | { action: 'run'; config: Config };
+
+/** A configuration problem: the process prints the message and exits 1. */
+export class ConfigError extends LocalError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
+}
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): CliAction {
+  const flags = new Map<string, string>();
+  const byFlag = new Map(SETTINGS.filter((s) => s.flag).map((s) => [s.flag!, s]));
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return { action: 'help' };
+    if (arg === '--version' || arg === '-v') return { action: 'version' };
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const setting = byFlag.get(name);
+    if (!setting) throw new ConfigError(`Unknown option ${quoteArg(name)}. Run with --help to see the options.`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`Option ${name} needs a value.`);
+    flags.set(setting.env, value);
+  }
+  // A flag beats its env var; an empty env var counts as unset (compose files pass those).
+  const raw = (name: string): string | undefined => {
+    const value = flags.get(name) ?? env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const text = (name: string): string => raw(name) ?? defaultOf(name);
+
+  const config: Config = {
+    transport: oneOf(text('MCP_TRANSPORT'), TRANSPORTS, 'MCP_TRANSPORT'),
+    host: text('HOST'),
+    port: integer(text('PORT'), 'PORT', 0, 65535),
+    upstream: oneOf(text('MCP_UPSTREAM'), UPSTREAMS, 'MCP_UPSTREAM'),
+    openaiApiKey: raw('OPENAI_API_KEY'),
+    openaiBaseUrl: baseUrl(text('OPENAI_BASE_URL')),
+    model: text('OPENAI_MODEL'),
+    temperature: number(text('OPENAI_TEMPERATURE'), 'OPENAI_TEMPERATURE', 0, 2),
+    timeoutMs: integer(text('OPENAI_TIMEOUT_MS'), 'OPENAI_TIMEOUT_MS', 1, 24 * 3600 * 1000),
+    mcpApiKey: raw('MCP_API_KEY'),
+    maxBodyBytes: integer(text('MCP_MAX_BODY_BYTES'), 'MCP_MAX_BODY_BYTES', 1024, 256 * 1024 * 1024),
+    logLevel: oneOf(text('LOG_LEVEL'), LOG_LEVEL_NAMES, 'LOG_LEVEL'),
+    logFormat: oneOf(text('LOG_FORMAT'), ['json', 'text'] as const, 'LOG_FORMAT'),
+  };
+  return { action: 'run', config };
+}
+
+function defaultOf(name: string): string {
+  return SETTINGS.find((s) => s.env === name)?.default ?? '';
+}
+
+function quoteArg(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got ${quoteArg(value)}).`);
+}
+
+function number(value: string, name: string, min: number, max: number): number {
+  const parsed = /^[+-]?(\d+\.?\d*|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isFinite(parsed) && parsed >= min && parsed <= max) return parsed;
+  throw new ConfigError(`${name} must be a number from ${min} to ${max} (got ${quoteArg(value)}).`);
+}
+
+function integer(value: string, name: string, min: number, max: number): number {
+  const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (Number.isSafeInteger(parsed) && parsed >= min && parsed <= max) return parsed;
+  throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got ${quoteArg(value)}).`);
+}
+
+function baseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL (got ${quoteArg(value)}).`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL (got ${quoteArg(value)}).`);
+  }
+  if (url.username || url.password) throw new ConfigError('OPENAI_BASE_URL must not carry credentials; use OPENAI_API_KEY.');
+  return url.href.replace(/\/+$/, '');
+}
+
+export function helpText(name: string, version: string): string {
+  const lines = [
+    `${name} ${version}: an MCP server with one tool, generate, relaying prompts to OpenAI-compatible APIs.`,
+    '',
+    `Usage: ${name} [options]`,
+    '',
+    'Options (each mirrors an environment variable; a flag beats its variable):',
+  ];
+  for (const s of SETTINGS) {
+    const left = s.flag ? `  ${s.flag} <value>` : '  (env only)';
+    const def = s.default === undefined ? '' : ` [default: ${s.default}]`;
+    lines.push(`${left.padEnd(26)} ${s.env}: ${s.help}${def}`);
+  }
+  lines.push('  --help, -h                 show this help', '  --version, -v              show the version', '');
+  lines.push('Secrets are read from the environment only, so they never show in process listings.');
+  return `${lines.join('\n')}\n`;
+}

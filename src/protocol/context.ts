@@ -1,0 +1,54 @@
+import type { Logger } from '../log.ts';
+import type { LogLevel } from './logging.ts';
+import type { JsonObject, JsonRpcNotification, RequestId } from './messages.ts';
+import type { Session } from './session.ts';
+import type { ProtocolVersion, VersionFeatures } from './versions.ts';
+
+export type ProgressToken = string | number;
+
+/** Who this server is, and what it offers; shared by every connection. */
+export interface ServerApp {
+  readonly name: string;
+  readonly title: string;
+  readonly version: string;
+  readonly instructions: string;
+  readonly tools: readonly Tool[];
+  readonly log: Logger;
+}
+
+/** What a transport hands the protocol core with each incoming message. */
+export interface Context {
+  readonly app: ServerApp;
+  readonly session: Session;
+  /** Delivers a notification that relates to the message being handled (progress, log). */
+  notify(message: JsonRpcNotification): void;
+  /** Aborted when the transport can no longer deliver the reply (client gone, shutdown). */
+  readonly signal?: AbortSignal;
+}
+
+/** What a method handler sees of the request it serves. */
+export interface CallContext {
+  readonly id: RequestId;
+  readonly version: ProtocolVersion;
+  readonly features: VersionFeatures;
+  readonly signal: AbortSignal;
+  readonly progressToken: ProgressToken | undefined;
+  readonly app: ServerApp;
+  readonly session: Session;
+  /** Sends a notification for this request; silently dropped once the reply is decided. */
+  notify(message: JsonRpcNotification): void;
+  /** `notifications/message` to the client, when its level allows. Never pass secrets. */
+  log(level: LogLevel, data: unknown): void;
+}
+
+/** A tool the server offers. */
+export interface Tool {
+  readonly name: string;
+  /** The tools/list entry, shaped for the negotiated revision. */
+  describe(features: VersionFeatures): JsonObject;
+  /**
+   * Runs the tool. Returns a CallToolResult; throws WireError only for protocol errors
+   * (such as -32602 for bad arguments before 2025-11-25).
+   */
+  call(args: JsonObject, call: CallContext): Promise<JsonObject>;
+}

@@ -1,0 +1,200 @@
+import type { CallContext, Context } from './context.ts';
+import { ErrorCode, WireError } from './errors.ts';
+import { initialize } from './lifecycle.ts';
+import { isLogLevel, passes, type LogLevel } from './logging.ts';
+import {
+  classify,
+  errorResponse,
+  isObject,
+  isRequestId,
+  notification,
+  parseErrorResponse,
+  quote,
+  resultResponse,
+  type JsonObject,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+  type Reply,
+} from './messages.ts';
+import { callTool, listTools } from './tools.ts';
+import { featuresOf } from './versions.ts';
+
+type MethodHandler = (params: JsonObject, call: CallContext) => JsonObject | Promise<JsonObject>;
+
+// A Map, not an object literal: method names like "constructor" must not resolve to anything.
+const METHODS = new Map<string, MethodHandler>([
+  ['tools/list', listTools],
+  ['tools/call', callTool],
+  ['logging/setLevel', setLevel],
+]);
+
+/**
+ * The protocol core's one entry point: a decoded JSON value in, the reply out (or nothing,
+ * for notifications, responses and cancelled requests). Knows no transport.
+ */
+export function handle(message: unknown, ctx: Context): Promise<Reply | undefined> {
+  return Array.isArray(message) ? handleBatch(message, ctx) : handleOne(message, ctx, false);
+}
+
+/** For line- or body-oriented transports: parses the text, then handles it. */
+export function handleText(text: string, ctx: Context): Promise<Reply | undefined> {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return Promise.resolve(parseErrorResponse('the message is not valid JSON'));
+  }
+  return handle(message, ctx);
+}
+
+async function handleBatch(items: unknown[], ctx: Context): Promise<Reply | undefined> {
+  const version = ctx.session.version;
+  if (version === undefined || !featuresOf(version).batches) {
+    const why = version === undefined ? 'before initialize' : `under protocol version ${version}`;
+    return errorResponse(null, {
+      code: ErrorCode.InvalidRequest,
+      message: `Invalid Request: JSON-RPC batches are not accepted ${why} (only under 2025-03-26)`,
+    });
+  }
+  if (items.length === 0) {
+    return errorResponse(null, { code: ErrorCode.InvalidRequest, message: 'Invalid Request: empty batch' });
+  }
+  const replies = await Promise.all(items.map((item) => handleOne(item, ctx, true)));
+  const responses = replies.filter((reply): reply is JsonRpcResponse => reply !== undefined);
+  return responses.length > 0 ? responses : undefined;
+}
+
+async function handleOne(value: unknown, ctx: Context, inBatch: boolean): Promise<JsonRpcResponse | undefined> {
+  const incoming = classify(value);
+  switch (incoming.kind) {
+    case 'invalid':
+      return errorResponse(incoming.id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${incoming.reason}` });
+    case 'response':
+      return undefined; // This server sends no requests, so a response answers nothing.
+    case 'notification':
+      handleNotification(incoming.message, ctx);
+      return undefined;
+    case 'request':
+      return handleRequest(incoming.message, ctx, inBatch);
+  }
+}
+
+function handleNotification(message: JsonRpcNotification, ctx: Context): void {
+  const params = message.params ?? {};
+  const { session } = ctx;
+  switch (message.method) {
+    case 'notifications/cancelled': {
+      // Malformed or stale cancellations are ignored, as the spec asks.
+      if (!isRequestId(params.requestId)) return;
+      const reason = typeof params.reason === 'string' ? params.reason.slice(0, 200) : 'cancelled by the client';
+      if (session.cancel(params.requestId, reason)) {
+        ctx.app.log.debug('request cancelled', { id: params.requestId, reason });
+      }
+      return;
+    }
+    case 'notifications/initialized':
+      if (session.initialized) session.clientReady = true;
+      return;
+    default:
+      ctx.app.log.debug('notification ignored', { method: message.method.slice(0, 100) });
+  }
+}
+
+async function handleRequest(
+  request: JsonRpcRequest,
+  ctx: Context,
+  inBatch: boolean,
+): Promise<JsonRpcResponse | undefined> {
+  const { id, method } = request;
+  const params = request.params ?? {};
+  const { session } = ctx;
+  try {
+    if (method === 'initialize') {
+      if (inBatch) throw new WireError(ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch');
+      return resultResponse(id, initialize(params, ctx));
+    }
+    if (method === 'ping') return resultResponse(id, {});
+    if (session.version === undefined) {
+      throw new WireError(ErrorCode.InvalidRequest, `Server not initialized: send "initialize" before ${quote(method)}`);
+    }
+    const handler = METHODS.get(method);
+    if (!handler) throw new WireError(ErrorCode.MethodNotFound, `Method not found: ${quote(method)}`);
+    if (session.inFlight.has(id)) {
+      throw new WireError(ErrorCode.InvalidRequest, `Invalid Request: id ${JSON.stringify(id)} is already in use by a request in flight`);
+    }
+    return await run(request, params, handler, ctx);
+  } catch (error) {
+    return errorReply(id, error, ctx);
+  }
+}
+
+/** Runs a method handler as an in-flight, cancellable request. Resolves undefined once cancelled. */
+async function run(
+  request: JsonRpcRequest,
+  params: JsonObject,
+  handler: MethodHandler,
+  ctx: Context,
+): Promise<JsonRpcResponse | undefined> {
+  const { id } = request;
+  const { session, app } = ctx;
+  const version = session.version!;
+  const controller = new AbortController();
+  session.inFlight.set(id, controller);
+  const onTransportAbort = (): void => void session.cancel(id, 'the transport closed');
+  ctx.signal?.addEventListener('abort', onTransportAbort, { once: true });
+  if (ctx.signal?.aborted) onTransportAbort();
+
+  let settled = false;
+  const notify = (message: JsonRpcNotification): void => {
+    if (!settled && !controller.signal.aborted) ctx.notify(message);
+  };
+  const call: CallContext = {
+    id,
+    version,
+    features: featuresOf(version),
+    signal: controller.signal,
+    progressToken: progressTokenOf(params),
+    app,
+    session,
+    notify,
+    log: (level: LogLevel, data: unknown) => {
+      if (passes(level, session.logLevel)) notify(notification('notifications/message', { level, logger: app.name, data }));
+    },
+  };
+  try {
+    const result = await handler(params, call);
+    return controller.signal.aborted ? undefined : resultResponse(id, result);
+  } catch (error) {
+    // A cancelled request gets no reply, whatever its handler threw on the way out.
+    return controller.signal.aborted ? undefined : errorReply(id, error, ctx);
+  } finally {
+    settled = true;
+    ctx.signal?.removeEventListener('abort', onTransportAbort);
+    if (session.inFlight.get(id) === controller) session.inFlight.delete(id);
+  }
+}
+
+function errorReply(id: JsonRpcRequest['id'], error: unknown, ctx: Context): JsonRpcResponse {
+  if (error instanceof WireError) return errorResponse(id, error.toJSON());
+  ctx.app.log.error('internal error while handling a request', { id, error });
+  return errorResponse(id, { code: ErrorCode.InternalError, message: 'Internal error' });
+}
+
+function progressTokenOf(params: JsonObject): string | number | undefined {
+  const meta = params._meta;
+  if (!isObject(meta)) return undefined;
+  const token = meta.progressToken;
+  return typeof token === 'string' || (typeof token === 'number' && Number.isFinite(token)) ? token : undefined;
+}
+
+function setLevel(params: JsonObject, call: CallContext): JsonObject {
+  if (!isLogLevel(params.level)) {
+    throw new WireError(
+      ErrorCode.InvalidParams,
+      'logging/setLevel: "level" must be one of debug, info, notice, warning, error, critical, alert, emergency',
+    );
+  }
+  call.session.logLevel = params.level;
+  return {};
+}

@@ -1,0 +1,70 @@
+import type { JsonObject } from '../protocol/messages.ts';
+import { validate, type ValidationError } from './generated/validate-arguments.js';
+import { INPUT_SCHEMA, RESERVED_EXTRA_KEYS } from './schema.ts';
+
+/** `generate` arguments after validation. Defaults are applied later, by the request builder. */
+export interface GenerateArguments {
+  prompt: string;
+  model: string | undefined;
+  temperature: number | undefined;
+  max_tokens: number | undefined;
+  extra: JsonObject | undefined;
+}
+
+export type ArgumentCheck = { ok: true; args: GenerateArguments } | { ok: false; message: string };
+
+const PARAMETERS = Object.keys(INPUT_SCHEMA.properties);
+
+/** Validates with the build-time compiled schema; the message names each parameter and what is wrong. */
+export function checkArguments(args: JsonObject): ArgumentCheck {
+  if (!validate(args)) return { ok: false, message: describeErrors(validate.errors ?? []) };
+  return {
+    ok: true,
+    args: {
+      prompt: args.prompt as string,
+      model: args.model as string | undefined,
+      temperature: args.temperature as number | undefined,
+      max_tokens: args.max_tokens as number | undefined,
+      extra: args.extra as JsonObject | undefined,
+    },
+  };
+}
+
+function describeErrors(errors: readonly ValidationError[]): string {
+  const problems: string[] = [];
+  for (const error of errors) {
+    const problem = describeError(error);
+    if (problem && !problems.includes(problem)) problems.push(problem);
+  }
+  return `Invalid arguments for tool "generate": ${problems.join('; ') || 'the arguments do not match the input schema'}.`;
+}
+
+function describeError(error: ValidationError): string | undefined {
+  const name = error.instancePath.split('/').filter(Boolean).join('.') || 'arguments';
+  const { params } = error;
+  switch (error.keyword) {
+    case 'required':
+      return `missing required parameter "${String(params.missingProperty)}"`;
+    case 'additionalProperties':
+      return `unknown parameter "${String(params.additionalProperty).slice(0, 60)}" (accepted: ${PARAMETERS.join(', ')})`;
+    case 'type':
+      return `"${name}" must be ${article(String(params.type))}`;
+    case 'minLength':
+      return `"${name}" must not be empty`;
+    case 'minimum':
+      return `"${name}" must be at least ${String(params.limit)}`;
+    case 'maximum':
+      return `"${name}" must be at most ${String(params.limit)}`;
+    case 'not':
+      // propertyNames/not on `extra`: a key the relay sets itself.
+      return `"${name}" cannot set "${String(error.propertyName)}" (the relay sets ${RESERVED_EXTRA_KEYS.join(', ')} itself)`;
+    case 'propertyNames':
+      return undefined; // Reported by the "not" error above.
+    default:
+      return `"${name}" ${error.message ?? 'is invalid'}`;
+  }
+}
+
+function article(type: string): string {
+  return { integer: 'an integer', object: 'an object', array: 'an array' }[type] ?? `a ${type}`;
+}

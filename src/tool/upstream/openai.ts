@@ -1,0 +1,268 @@
+import { Writable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { Logger } from '../../log.ts';
+import { ChunkAccumulator, completionFromBody } from './completion.ts';
+import { redactSecrets, UpstreamError, upstreamMessageOf } from './errors.ts';
+import { SseParser } from './sse.ts';
+import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types.ts';
+
+export interface OpenAIUpstreamOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  userAgent: string;
+  log: Logger;
+  /** Largest accepted response body (non-streamed) or streamed text, in bytes. */
+  maxResponseBytes?: number;
+}
+
+type Undici = typeof import('undici');
+
+const ERROR_BODY_CAP = 64 * 1024;
+
+/**
+ * A thin Chat Completions client on undici's dispatcher API: `request` for JSON replies,
+ * `stream` for event-stream replies, one keep-alive pool that honours HTTPS_PROXY/NO_PROXY.
+ * undici is imported on the first call, so start-up pays nothing for it.
+ */
+export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
+  const url = `${options.baseUrl}/chat/completions`;
+  const origin = new URL(url).origin;
+  const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+  let loaded: Promise<{ undici: Undici; dispatcher: Dispatcher }> | undefined;
+
+  const load = (): Promise<{ undici: Undici; dispatcher: Dispatcher }> =>
+    (loaded ??= import('undici').then((undici) => ({
+      undici,
+      // No connection cap: a pool smaller than the calls in flight caps throughput at
+      // pool size / upstream latency (../shared/MEASURED.md).
+      dispatcher: new undici.EnvHttpProxyAgent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }),
+    })));
+
+  const headersFor = (streaming: boolean): Record<string, string> => ({
+    'content-type': 'application/json',
+    accept: streaming ? 'text/event-stream' : 'application/json',
+    authorization: `Bearer ${options.apiKey}`,
+    'user-agent': options.userAgent,
+  });
+
+  const sanitize = (text: string): string => redactSecrets(text, [options.apiKey]);
+
+  async function complete(request: ChatRequest, call: CompleteOptions): Promise<Completion> {
+    const { undici, dispatcher } = await load();
+    const streaming = call.onText !== undefined;
+    const body = JSON.stringify(streaming ? { ...request, stream: true, stream_options: { include_usage: true } } : request);
+    // One signal for the caller's cancel and the call's deadline; listeners removed in finally.
+    const controller = new AbortController();
+    const onCallerAbort = (): void => controller.abort(call.signal.reason);
+    call.signal.addEventListener('abort', onCallerAbort, { once: true });
+    if (call.signal.aborted) onCallerAbort();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('deadline'));
+    }, options.timeoutMs);
+    const requestOptions: RequestOptions = {
+      method: 'POST',
+      headers: headersFor(streaming),
+      body,
+      dispatcher,
+      signal: controller.signal,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    };
+    try {
+      return streaming
+        ? await streamed(undici, requestOptions, request.model, call.onText!)
+        : await unary(undici, requestOptions, request.model);
+    } catch (error) {
+      if (call.signal.aborted) throw call.signal.reason ?? error;
+      if (timedOut) {
+        throw new UpstreamError(
+          'timeout',
+          `The upstream did not finish within ${options.timeoutMs} ms (OPENAI_TIMEOUT_MS).`,
+        );
+      }
+      throw error instanceof UpstreamError ? error : networkError(error);
+    } finally {
+      clearTimeout(timer);
+      call.signal.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  interface RequestOptions {
+    method: 'POST';
+    headers: Record<string, string>;
+    body: string;
+    dispatcher: Dispatcher;
+    signal: AbortSignal;
+    headersTimeout: number;
+    bodyTimeout: number;
+  }
+
+  async function unary(undici: Undici, requestOptions: RequestOptions, model: string): Promise<Completion> {
+    const response = await undici.request(url, requestOptions);
+    const requestId = headerOf(response.headers, 'x-request-id');
+    const cap = response.statusCode >= 400 ? ERROR_BODY_CAP : maxResponseBytes;
+    const text = await readCapped(response.body, cap, response.statusCode < 400);
+    if (response.statusCode >= 400) throw httpError(response.statusCode, text, requestId);
+    return completionFromBody(parseJson(text, requestId), model, requestId);
+  }
+
+  async function streamed(
+    undici: Undici,
+    requestOptions: RequestOptions,
+    model: string,
+    onText: (text: string) => void,
+  ): Promise<Completion> {
+    const accumulator = new ChunkAccumulator(model);
+    let status = 0;
+    let requestId: string | undefined;
+    let plainBody: Buffer[] | undefined;
+    let plainBytes = 0;
+    let done = false;
+    let received = 0;
+    const parser = new SseParser((data) => {
+      if (data === '[DONE]') {
+        done = true;
+        return;
+      }
+      const chunk = parseJson(data, requestId) as ChatCompletionChunk & { error?: unknown };
+      if (chunk && typeof chunk === 'object' && chunk.error) {
+        const message = upstreamMessageOf(JSON.stringify(chunk));
+        throw new UpstreamError('http', `The upstream failed mid-stream: ${sanitize(message ?? 'unknown error')}.`, {
+          status,
+          requestId,
+          ...(message ? { upstreamMessage: sanitize(message) } : {}),
+        });
+      }
+      const text = accumulator.add(chunk);
+      received += text.length;
+      if (received > maxResponseBytes) throw new UpstreamError('protocol', 'The upstream\'s answer exceeds the size limit.');
+      if (text) onText(text);
+    });
+
+    await undici.stream(url, requestOptions, ({ statusCode, headers }) => {
+      status = statusCode;
+      requestId = headerOf(headers, 'x-request-id');
+      const contentType = headerOf(headers, 'content-type') ?? '';
+      // Error bodies, and upstreams that ignore `stream: true`, are collected whole.
+      if (statusCode >= 400 || !contentType.includes('text/event-stream')) plainBody = [];
+      const cap = statusCode >= 400 ? ERROR_BODY_CAP : maxResponseBytes;
+      return new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          try {
+            if (plainBody) {
+              plainBytes += chunk.length;
+              if (plainBytes <= cap) plainBody.push(chunk);
+              else if (statusCode < 400) throw new UpstreamError('protocol', 'The upstream\'s answer exceeds the size limit.');
+            } else {
+              parser.push(chunk);
+            }
+            callback();
+          } catch (error) {
+            callback(error as Error);
+          }
+        },
+      });
+    });
+
+    if (plainBody) {
+      const text = Buffer.concat(plainBody).toString('utf8');
+      if (status >= 400) throw httpError(status, text, requestId);
+      const completion = completionFromBody(parseJson(text, requestId), model, requestId);
+      if (completion.text) onText(completion.text);
+      return completion;
+    }
+    parser.end();
+    if (!done && !accumulator.finished) {
+      throw new UpstreamError('network', 'The upstream\'s stream ended before the answer was complete.', { requestId });
+    }
+    return accumulator.result(requestId);
+  }
+
+  function httpError(status: number, body: string, requestId: string | undefined): UpstreamError {
+    const upstreamMessage = upstreamMessageOf(body);
+    const said = upstreamMessage ? `: ${sanitize(upstreamMessage)}` : '';
+    return new UpstreamError('http', `${statusSummary(status)} (HTTP ${status})${said}. ${statusAdvice(status)}`, {
+      status,
+      requestId,
+      ...(upstreamMessage ? { upstreamMessage: sanitize(upstreamMessage) } : {}),
+    });
+  }
+
+  function networkError(error: unknown): UpstreamError {
+    const code = errorCode(error);
+    return new UpstreamError(
+      'network',
+      `Could not reach the upstream at ${origin} (${code}). Check OPENAI_BASE_URL, the network, and any HTTPS_PROXY/NO_PROXY settings.`,
+      { cause: error },
+    );
+  }
+
+  return {
+    name: 'openai',
+    complete,
+    async close() {
+      if (loaded) await (await loaded).dispatcher.close().catch(() => undefined);
+    },
+  };
+}
+
+function parseJson(text: string, requestId: string | undefined): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UpstreamError('protocol', 'The upstream answered with something that is not JSON.', { requestId });
+  }
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap: number, strict: boolean): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > cap) {
+      body.destroy();
+      if (strict) throw new UpstreamError('protocol', 'The upstream\'s answer exceeds the size limit.');
+      break;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function errorCode(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const record = current as { code?: unknown; errors?: unknown[]; cause?: unknown };
+    if (typeof record.code === 'string') return record.code;
+    current = Array.isArray(record.errors) ? record.errors[0] : record.cause;
+  }
+  return error instanceof Error ? error.message.slice(0, 100) : 'unknown error';
+}
+
+function statusSummary(status: number): string {
+  if (status === 401) return 'The upstream rejected the API key';
+  if (status === 403) return 'The upstream refused access';
+  if (status === 404) return 'The upstream does not know this model or endpoint';
+  if (status === 408) return 'The upstream timed out';
+  if (status === 429) return 'The upstream rate-limited the call';
+  if (status >= 500) return 'The upstream failed';
+  return 'The upstream rejected the request';
+}
+
+function statusAdvice(status: number): string {
+  if (status === 401) return 'Check OPENAI_API_KEY.';
+  if (status === 403) return 'Check that the key may use this model and endpoint.';
+  if (status === 404) return 'Check the model name and OPENAI_BASE_URL.';
+  if (status === 429) return 'Wait and try again, or check the account\'s rate limits and quota.';
+  if (status === 408 || status === 409 || status >= 500) return 'Try again later.';
+  return 'Check the arguments (model, temperature, max_tokens, extra).';
+}

@@ -1,0 +1,33 @@
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+
+/** The Chat Completions request body, as OpenAI defines it; `stream` is the client's to set. */
+export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
+
+export interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+}
+
+/** What `generate` needs from one completed upstream call. */
+export interface Completion {
+  text: string;
+  model: string;
+  finishReason: string | null;
+  usage: Usage | undefined;
+  requestId: string | undefined;
+}
+
+export interface CompleteOptions {
+  signal: AbortSignal;
+  /** When set, the upstream streams and each new piece of text is passed here as it arrives. */
+  onText?: (text: string) => void;
+}
+
+/** Where prompts go: the OpenAI-compatible HTTP API, or the offline echo. */
+export interface Upstream {
+  readonly name: string;
+  complete(request: ChatRequest, options: CompleteOptions): Promise<Completion>;
+  /** Releases pooled connections; in-flight calls are aborted by their own signals. */
+  close(): Promise<void>;
+}

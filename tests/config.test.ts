@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { loadConfig, SETTINGS } from '../src/config.ts';
+
+const test = suite('configuration');
+const BIN = new URL('../dist/openai-mcp-relay.mjs', import.meta.url).pathname;
+
+function config(argv: string[], env: Record<string, string> = {}) {
+  const action = loadConfig(argv, env);
+  if (action.action !== 'run') throw new Error(action.action);
+  return action.config;
+}
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    input: '',
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('defaults', () => {
+  const c = config([]);
+  assert.is(c.transport, 'streamable-http');
+  assert.is(c.host, '0.0.0.0');
+  assert.is(c.port, 8000);
+  assert.is(c.upstream, 'openai');
+  assert.is(c.openaiBaseUrl, 'https://api.openai.com/v1');
+  assert.is(c.model, 'gpt-4o-mini');
+  assert.is(c.temperature, 0.2);
+  assert.is(c.openaiApiKey, undefined);
+  assert.is(c.mcpApiKey, undefined);
+});
+
+test('env vars are read by their exact names; flags beat them', () => {
+  const env = { MCP_TRANSPORT: 'sse', HOST: '127.0.0.1', PORT: '9000', OPENAI_MODEL: 'gpt-4o', OPENAI_TEMPERATURE: '1.5', OPENAI_BASE_URL: 'http://localhost:11434/v1/', MCP_UPSTREAM: 'echo', OPENAI_API_KEY: 'k', MCP_API_KEY: 'm' };
+  const c = config([], env);
+  assert.equal(
+    [c.transport, c.host, c.port, c.model, c.temperature, c.openaiBaseUrl, c.upstream, c.openaiApiKey, c.mcpApiKey],
+    ['sse', '127.0.0.1', 9000, 'gpt-4o', 1.5, 'http://localhost:11434/v1', 'echo', 'k', 'm'],
+  );
+  const f = config(['--transport', 'stdio', '--port=9001', '--model', 'o3-mini', '--upstream', 'openai', '--host', '::1', '--temperature', '0'], env);
+  assert.equal([f.transport, f.port, f.model, f.upstream, f.host, f.temperature], ['stdio', 9001, 'o3-mini', 'openai', '::1', 0]);
+});
+
+test('empty env vars count as unset', () => {
+  assert.is(config([], { PORT: '', OPENAI_MODEL: '  ' }).port, 8000);
+  assert.is(config([], { OPENAI_MODEL: '' }).model, 'gpt-4o-mini');
+});
+
+const bad: [string[], Record<string, string>, RegExp][] = [
+  [[], { PORT: 'abc' }, /PORT must be an integer from 0 to 65535 \(got "abc"\)/],
+  [[], { PORT: '70000' }, /PORT must be an integer/],
+  [[], { OPENAI_TEMPERATURE: '9' }, /OPENAI_TEMPERATURE must be a number from 0 to 2 \(got "9"\)/],
+  [[], { OPENAI_TEMPERATURE: 'hot' }, /OPENAI_TEMPERATURE must be a number/],
+  [[], { MCP_TRANSPORT: 'websocket' }, /MCP_TRANSPORT must be one of streamable-http, sse, stdio \(got "websocket"\)/],
+  [[], { MCP_UPSTREAM: 'anthropic' }, /MCP_UPSTREAM must be one of openai, echo/],
+  [[], { OPENAI_BASE_URL: 'ftp://x' }, /OPENAI_BASE_URL must be an http\(s\) URL/],
+  [[], { OPENAI_BASE_URL: 'https://user:pass@x' }, /must not carry credentials/],
+  [['--transport'], {}, /--transport needs a value/],
+  [['--bogus'], {}, /Unknown option "--bogus"/],
+];
+for (const [argv, env, message] of bad) {
+  test(`rejects ${JSON.stringify(argv)} ${JSON.stringify(env)}`, () => {
+    assert.throws(() => loadConfig(argv, env), message);
+  });
+}
+
+test('every setting is documented in the README', async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  for (const setting of SETTINGS) {
+    assert.ok(readme.includes(`\`${setting.env}\``), `${setting.env} missing from README`);
+    if (setting.flag) assert.ok(readme.includes(`\`${setting.flag}\``), `${setting.flag} missing from README`);
+  }
+});
+
+test('the built binary: a bad value stops the start with a clear message and status 1', () => {
+  const result = run(['--transport', 'stdio'], { PORT: 'abc', OPENAI_API_KEY: 'k' });
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /PORT must be an integer/);
+  assert.is(result.stdout, '');
+});
+
+test('the built binary: no OPENAI_API_KEY with the openai upstream exits 1 naming both fixes', () => {
+  const result = run(['--transport', 'stdio']);
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /OPENAI_API_KEY is not set/);
+  assert.match(result.stderr, /--upstream echo/);
+  assert.match(result.stderr, /MCP_UPSTREAM=echo/);
+  assert.is(result.stdout, '');
+});
+
+test('the built binary: --version and --help', () => {
+  const version = run(['--version']);
+  assert.is(version.status, 0);
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  const help = run(['--help']);
+  assert.is(help.status, 0);
+  for (const setting of SETTINGS) assert.ok(help.stdout.includes(setting.env), setting.env);
+});
+
+test('the built binary: a key given to the process never shows in its output', () => {
+  const result = run(['--transport', 'stdio', '--upstream', 'echo', '--log-level', 'debug'], { OPENAI_API_KEY: 'sk-never-print-me-123456' });
+  assert.not.ok(result.stdout.includes('sk-never-print-me'));
+  assert.not.ok(result.stderr.includes('sk-never-print-me'));
+});
+
+test.run();

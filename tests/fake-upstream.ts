@@ -1,0 +1,204 @@
+/**
+ * A fake OpenAI Chat Completions server for tests, on loopback port 0. It speaks the real
+ * wire format (JSON completions, streamed `chat.completion.chunk` events ending in [DONE],
+ * OpenAI-shaped error bodies, 429 with Retry-After) and misbehaves on demand (slow first
+ * byte, dropped connections, truncated streams). It records every request it receives and
+ * when each connection closed, so tests can assert on what the relay forwarded and aborted.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type Behaviour =
+  | { type: 'json'; content?: string | null; model?: string; finishReason?: string | null; usage?: object | null; delayMs?: number; headers?: Record<string, string> }
+  | { type: 'stream'; pieces: string[]; intervalMs?: number; model?: string; finishReason?: string; usage?: object | null; done?: boolean; dropAfter?: number; errorAfter?: number }
+  | { type: 'error'; status: number; message?: string; body?: string; headers?: Record<string, string>; delayMs?: number }
+  | { type: 'hang' }
+  | { type: 'drop' }
+  | { type: 'raw'; status: number; headers?: Record<string, string>; body: string };
+
+export interface Received {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+  /** Settles when the connection or response closes; `aborted` if it closed before the reply ended. */
+  closed: Promise<{ at: number; aborted: boolean }>;
+  receivedAt: number;
+}
+
+export interface FakeUpstream {
+  /** Base URL to use as OPENAI_BASE_URL, e.g. http://127.0.0.1:1234/v1 */
+  readonly baseUrl: string;
+  readonly requests: Received[];
+  /** Queue behaviours for the next requests, in order; when the queue is empty, `fallback` answers. */
+  next(...behaviours: Behaviour[]): void;
+  fallback: (request: Received) => Behaviour;
+  /** Resolves when `count` requests have arrived. */
+  waitForRequests(count: number, timeoutMs?: number): Promise<Received[]>;
+  openConnections(): number;
+  close(): Promise<void>;
+}
+
+let sequence = 0;
+
+export async function startFakeUpstream(): Promise<FakeUpstream> {
+  const queue: Behaviour[] = [];
+  const requests: Received[] = [];
+  const waiters: (() => void)[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const later = (ms: number, fn: () => void): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fn();
+    }, ms);
+    timers.add(timer);
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      } catch {
+        body = {};
+      }
+      const closed = new Promise<{ at: number; aborted: boolean }>((resolve) => {
+        res.on('close', () => resolve({ at: Date.now(), aborted: !res.writableFinished }));
+      });
+      const received: Received = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+        closed,
+        receivedAt: Date.now(),
+      };
+      requests.push(received);
+      for (const wake of waiters.splice(0)) wake();
+      const behaviour = queue.shift() ?? fake.fallback(received);
+      respond(behaviour, received, res);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  const respond = (behaviour: Behaviour, request: Received, res: ServerResponse): void => {
+    const id = `chatcmpl-fake${++sequence}`;
+    const requestId = `req_fake_${sequence}`;
+    const model = (request.body.model as string | undefined) ?? 'fake-model';
+    switch (behaviour.type) {
+      case 'json': {
+        const send = (): void => {
+          if (res.destroyed) return;
+          const completion = {
+            id,
+            object: 'chat.completion',
+            created: 1_700_000_000,
+            model: behaviour.model ?? model,
+            choices: [
+              {
+                index: 0,
+                message: { role: 'assistant', content: behaviour.content === undefined ? 'Hello from the fake upstream.' : behaviour.content, refusal: null },
+                finish_reason: behaviour.finishReason === undefined ? 'stop' : behaviour.finishReason,
+                logprobs: null,
+              },
+            ],
+            ...(behaviour.usage === null ? {} : { usage: behaviour.usage ?? { prompt_tokens: 9, completion_tokens: 6, total_tokens: 15 } }),
+          };
+          res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId, ...behaviour.headers });
+          res.end(JSON.stringify(completion));
+        };
+        if (behaviour.delayMs) later(behaviour.delayMs, send);
+        else send();
+        return;
+      }
+      case 'stream': {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId });
+        const chunk = (delta: object, finishReason: string | null, extra: object = {}): string =>
+          `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model: behaviour.model ?? model, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }], ...extra })}\n\n`;
+        res.write(chunk({ role: 'assistant', content: '' }, null));
+        const pieces = behaviour.pieces;
+        let index = 0;
+        const step = (): void => {
+          if (res.destroyed) return;
+          if (behaviour.dropAfter !== undefined && index >= behaviour.dropAfter) {
+            res.socket?.destroy();
+            return;
+          }
+          if (behaviour.errorAfter !== undefined && index >= behaviour.errorAfter) {
+            res.end(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n`);
+            return;
+          }
+          if (index < pieces.length) {
+            res.write(chunk({ content: pieces[index++] }, null));
+            later(behaviour.intervalMs ?? 0, step);
+            return;
+          }
+          res.write(chunk({}, behaviour.finishReason ?? 'stop'));
+          const wantsUsage = (request.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
+          if (wantsUsage && behaviour.usage !== null) {
+            res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model: behaviour.model ?? model, choices: [], usage: behaviour.usage ?? { prompt_tokens: 9, completion_tokens: pieces.length, total_tokens: 9 + pieces.length } })}\n\n`);
+          }
+          if (behaviour.done !== false) res.write('data: [DONE]\n\n');
+          res.end();
+        };
+        later(behaviour.intervalMs ?? 0, step);
+        return;
+      }
+      case 'error': {
+        const send = (): void => {
+          if (res.destroyed) return;
+          res.writeHead(behaviour.status, { 'content-type': 'application/json', 'x-request-id': requestId, ...behaviour.headers });
+          res.end(behaviour.body ?? JSON.stringify({ error: { message: behaviour.message ?? `fake error ${behaviour.status}`, type: 'invalid_request_error', param: null, code: null } }));
+        };
+        if (behaviour.delayMs) later(behaviour.delayMs, send);
+        else send();
+        return;
+      }
+      case 'hang':
+        return; // Never answers; the client must give up.
+      case 'drop':
+        res.socket?.destroy();
+        return;
+      case 'raw':
+        res.writeHead(behaviour.status, behaviour.headers);
+        res.end(behaviour.body);
+        return;
+    }
+  };
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  const fake: FakeUpstream = {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    requests,
+    next: (...behaviours) => void queue.push(...behaviours),
+    fallback: () => ({ type: 'json' }),
+    async waitForRequests(count, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (requests.length < count) {
+        if (Date.now() > deadline) throw new Error(`expected ${count} upstream requests, saw ${requests.length}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 50).unref();
+        });
+      }
+      return requests.slice(0, count);
+    },
+    openConnections: () => sockets.size,
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return fake;
+}

@@ -1,0 +1,74 @@
+/** Shared test helpers: an in-process harness for the protocol core, and config builders. */
+import { createRelayApp } from '../src/app.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { silentLogger, type Logger } from '../src/log.ts';
+import type { Context, ServerApp } from '../src/protocol/context.ts';
+import { handle } from '../src/protocol/handle.ts';
+import type { JsonObject, JsonRpcNotification, Reply } from '../src/protocol/messages.ts';
+import { Session } from '../src/protocol/session.ts';
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  const action = loadConfig([], { OPENAI_API_KEY: 'sk-test-key-0123456789abcdef', ...env });
+  if (action.action !== 'run') throw new Error('unexpected CLI action');
+  return action.config;
+}
+
+export function testApp(env: Record<string, string> = {}, log: Logger = silentLogger): { app: ServerApp; close(): Promise<void> } {
+  return createRelayApp(testConfig(env), log);
+}
+
+/** Drives the protocol core as a transport would, recording the notifications it sends. */
+export class Harness {
+  readonly session: Session;
+  readonly notifications: JsonRpcNotification[] = [];
+  readonly ctx: Context;
+  private nextId = 1000;
+
+  constructor(app: ServerApp, session = new Session(), signal?: AbortSignal) {
+    this.session = session;
+    this.ctx = { app, session, notify: (n) => void this.notifications.push(n), ...(signal ? { signal } : {}) };
+  }
+
+  send(message: unknown): Promise<Reply | undefined> {
+    return handle(message, this.ctx);
+  }
+
+  /** Sends a request with a fresh id and returns the whole response object. */
+  async request(method: string, params?: JsonObject, id: string | number = this.nextId++): Promise<JsonObject> {
+    const reply = await this.send({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+    if (reply === undefined || Array.isArray(reply)) throw new Error(`expected one response, got ${JSON.stringify(reply)}`);
+    return reply as unknown as JsonObject;
+  }
+
+  async initialize(protocolVersion = '2025-11-25'): Promise<JsonObject> {
+    const reply = await this.request('initialize', {
+      protocolVersion,
+      capabilities: {},
+      clientInfo: { name: 'harness', version: '1.0.0' },
+    });
+    await this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    return reply;
+  }
+
+  callTool(args: JsonObject, meta?: JsonObject, id?: string | number): Promise<JsonObject> {
+    return this.request('tools/call', { name: 'generate', arguments: args, ...(meta ? { _meta: meta } : {}) }, id);
+  }
+}
+
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The `result` of a response, or a thrown error showing what came back instead. */
+export function resultOf(response: JsonObject): JsonObject {
+  if (!('result' in response)) throw new Error(`expected a result, got ${JSON.stringify(response)}`);
+  return response.result as JsonObject;
+}
+
+export function errorOf(response: JsonObject): { code: number; message: string; data?: unknown } {
+  if (!('error' in response)) throw new Error(`expected an error, got ${JSON.stringify(response)}`);
+  return response.error as { code: number; message: string; data?: unknown };
+}
+
+export function textOf(result: JsonObject): string {
+  const content = result.content as { type: string; text: string }[];
+  return content.map((block) => block.text).join('');
+}

@@ -1,0 +1,32 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SseParser } from '../src/tool/upstream/sse.ts';
+
+const test = suite('event-stream parser for upstream replies');
+
+function parse(chunks: string[], max?: number): string[] {
+  const events: string[] = [];
+  const parser = new SseParser((data) => events.push(data), max);
+  for (const chunk of chunks) parser.push(Buffer.from(chunk));
+  parser.end();
+  return events;
+}
+
+test('data lines, split anywhere, with LF or CRLF', () => {
+  assert.equal(parse(['data: {"a"', ':1}\n\nda', 'ta: [DONE]\r\n\r\n']), ['{"a":1}', '[DONE]']);
+});
+
+test('comments and other fields are skipped; multi-line data is joined', () => {
+  assert.equal(parse([': keep-alive\n\nevent: x\nid: 3\ndata: a\ndata: b\n\n']), ['a\nb']);
+});
+
+test('data without a space after the colon, and a last event without a blank line', () => {
+  assert.equal(parse(['data:x\n\ndata: y']), ['x', 'y']);
+});
+
+test('an event larger than the cap throws', () => {
+  assert.throws(() => parse([`data: ${'z'.repeat(200)}\n\n`], 100), /size limit/);
+  assert.throws(() => parse([`data: ${'z'.repeat(200)}`], 100), /size limit/);
+});
+
+test.run();

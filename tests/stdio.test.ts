@@ -1,0 +1,164 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
+import { delay } from './helpers.ts';
+import { BIN, StdioProcess } from './stdio-process.ts';
+
+const test = suite('the built server over stdio');
+const KEY = 'sk-stdio-test-key-abcdef123456';
+let upstream: FakeUpstream;
+const processes: StdioProcess[] = [];
+
+test.before(async () => {
+  upstream = await startFakeUpstream();
+});
+test.before.each(() => {
+  upstream.requests.length = 0;
+});
+test.after(async () => {
+  for (const p of processes) p.kill();
+  await upstream.close();
+});
+
+function spawnRelay(args: string[] = [], env: Record<string, string> = {}): StdioProcess {
+  const p = new StdioProcess(args, { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', ...env });
+  processes.push(p);
+  return p;
+}
+
+async function sdkClient(args: string[], env: Record<string, string>) {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, ...args], env: { PATH: process.env.PATH ?? '', ...env }, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: 'sdk-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, stderr: () => stderr };
+}
+
+test('the official SDK client: initialize, tools/list, tools/call against the fake upstream', async () => {
+  const { client, stderr } = await sdkClient(['--transport', 'stdio'], { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test' });
+  assert.is(client.getServerVersion()?.name, 'openai-mcp-relay');
+  assert.ok(client.getServerCapabilities()?.tools);
+  assert.ok(client.getServerCapabilities()?.logging);
+  const { tools } = await client.listTools();
+  assert.equal(tools.map((t) => t.name), ['generate']);
+  upstream.next({ type: 'json', content: 'Paris.' });
+  const result = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of France?' } });
+  assert.equal(result.structuredContent, { text: 'Paris.', model: 'gpt-test', finish_reason: 'stop', usage: { prompt_tokens: 9, completion_tokens: 6, total_tokens: 15 } });
+  assert.equal(upstream.requests[0]!.body.messages, [{ role: 'user', content: 'Capital of France?' }]);
+  // Progress through the SDK's own onprogress hook.
+  upstream.next({ type: 'stream', pieces: ['Ber', 'lin', '.'], intervalMs: 60 });
+  const seen: { progress: number; message?: string }[] = [];
+  const streamed = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of Germany?' } }, undefined, { onprogress: (p) => void seen.push(p) });
+  assert.is((streamed.structuredContent as { text: string }).text, 'Berlin.');
+  assert.ok(seen.length >= 2);
+  assert.is(seen.map((p) => p.message).join(''), 'Berlin.');
+  // A failed upstream call reaches the SDK as an isError result.
+  upstream.next({ type: 'error', status: 401, message: `Incorrect API key provided: ${KEY}` });
+  const failed = await client.callTool({ name: 'generate', arguments: { prompt: 'x' } });
+  assert.is(failed.isError, true);
+  assert.not.ok(JSON.stringify(failed).includes(KEY));
+  await client.close();
+  assert.not.ok(stderr().includes(KEY));
+});
+
+test('the official SDK client against the echo upstream, no key', async () => {
+  const { client } = await sdkClient(['--transport', 'stdio', '--upstream', 'echo'], {});
+  const result = await client.callTool({ name: 'generate', arguments: { prompt: 'echo me' } });
+  assert.is((result.structuredContent as { text: string }).text, 'echo me');
+  const invalid = await client.callTool({ name: 'generate', arguments: { prompt: 'x', temperature: 7 } });
+  assert.is(invalid.isError, true);
+  await client.close();
+});
+
+test('every byte on stdout is a JSON-RPC message, errors included; logs go to stderr', async () => {
+  const p = spawnRelay(['--log-level', 'debug']);
+  await p.initialize();
+  p.send('this is not json');
+  p.send('{"jsonrpc":"2.0","id":');
+  p.send({ jsonrpc: '2.0', id: 2, method: 'nope' });
+  p.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'hi' } } });
+  p.send([{ jsonrpc: '2.0', id: 4, method: 'ping' }]);
+  await p.waitFor((m) => m.id === 3);
+  await p.waitFor((m) => m.id === null && m.error?.code === -32600 && /batches/.test(m.error.message));
+  assert.is(p.messages.filter((m) => m.error?.code === -32700).length, 2);
+  assert.is(p.messages.find((m) => m.id === 2)?.error?.code, -32601);
+  assert.equal(p.junk, []);
+  assert.match(p.stderr, /serving MCP over stdio/);
+  p.child.stdin.end();
+  assert.equal(await p.exited, { code: 0, signal: null });
+});
+
+test('a line over MCP_MAX_BODY_BYTES is refused and the server reads on; invalid UTF-8 is a parse error', async () => {
+  const p = spawnRelay([], { MCP_MAX_BODY_BYTES: '2048' });
+  await p.initialize();
+  p.send({ jsonrpc: '2.0', id: 'big', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x'.repeat(5000) } } });
+  const refused = await p.waitFor((m) => m.id === null && m.error?.code === -32600);
+  assert.match(refused.error!.message, /exceeds the limit of 2048/);
+  p.child.stdin.write(Buffer.from([0x7b, 0xc3, 0x28, 0x7d, 0x0a]));
+  await p.waitFor((m) => m.error?.code === -32700 && /UTF-8/.test(m.error.message));
+  assert.equal((await p.request({ id: 'after', method: 'ping' })).result, {});
+  assert.is(upstream.requests.length, 0);
+  p.kill();
+});
+
+test('closing stdin aborts the upstream call, sends no reply and exits 0', async () => {
+  const p = spawnRelay();
+  await p.initialize();
+  upstream.next({ type: 'hang' });
+  p.send({ jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' } } });
+  const [request] = await upstream.waitForRequests(1);
+  const closedAt = Date.now();
+  p.child.stdin.end();
+  const closed = await request!.closed;
+  assert.ok(closed.aborted);
+  assert.ok(closed.at - closedAt < 200, `upstream closed ${closed.at - closedAt} ms after stdin`);
+  assert.equal(await p.exited, { code: 0, signal: null });
+  assert.not.ok(p.messages.some((m) => m.id === 'slow'));
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal} aborts calls in flight and ends the process promptly`, async () => {
+    const p = spawnRelay();
+    await p.initialize();
+    upstream.next({ type: 'hang' });
+    p.send({ jsonrpc: '2.0', id: 'slow', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' } } });
+    const [request] = await upstream.waitForRequests(1);
+    const sentAt = Date.now();
+    p.child.kill(signal);
+    const exit = await p.exited;
+    assert.is(exit.code, 0);
+    assert.ok(Date.now() - sentAt < 1000, `exited ${Date.now() - sentAt} ms after ${signal}`);
+    assert.ok((await request!.closed).aborted);
+    assert.not.ok(p.messages.some((m) => m.id === 'slow'));
+  });
+}
+
+test('notifications/cancelled over stdio closes the upstream connection and the call gets no reply', async () => {
+  const p = spawnRelay();
+  await p.initialize();
+  upstream.next({ type: 'hang' });
+  p.send({ jsonrpc: '2.0', id: 0, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' } } });
+  const [request] = await upstream.waitForRequests(1);
+  const sentAt = Date.now();
+  p.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 0, reason: 'stop' } });
+  const closed = await request!.closed;
+  assert.ok(closed.aborted);
+  assert.ok(closed.at - sentAt < 200);
+  assert.equal((await p.request({ id: 'after', method: 'ping' })).result, {});
+  await delay(50);
+  assert.not.ok(p.messages.some((m) => m.id === 0));
+  p.child.stdin.end();
+  assert.is((await p.exited).code, 0);
+});
+
+test('the default transport (streamable-http) is not served yet, and says so', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const result = spawnSync(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'k' }, encoding: 'utf8', timeout: 10_000 });
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /streamable-http transport is not available.*--transport stdio/);
+});
+
+test.run();
