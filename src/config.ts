@@ -17,6 +17,18 @@ export interface Config {
   temperature: number;
   timeoutMs: number;
   mcpApiKey: string | undefined;
+  /** Named client keys from MCP_API_KEYS (`name:key,...`), plus MCP_API_KEY as "default". */
+  apiKeys: { name: string; key: string }[];
+  /** `none` turns HTTP authentication off. */
+  auth: 'apikey' | 'none';
+  allowedOrigins: string[];
+  allowedHosts: string[];
+  stateless: boolean;
+  sessionIdleMs: number;
+  maxSessions: number;
+  maxSseStreams: number;
+  shutdownGraceMs: number;
+  requestTimeoutMs: number;
   maxBodyBytes: number;
   logLevel: LogLevelName;
   logFormat: LogFormat;
@@ -43,7 +55,17 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'OPENAI_MODEL', flag: '--model', default: 'gpt-4o-mini', help: 'model used when a call names none' },
   { env: 'OPENAI_TEMPERATURE', flag: '--temperature', default: '0.2', help: 'temperature used when a call names none (0-2)' },
   { env: 'OPENAI_TIMEOUT_MS', flag: '--timeout-ms', default: '60000', help: 'upper bound on one upstream call, in ms' },
-  { env: 'MCP_API_KEY', help: 'key HTTP clients must send (HTTP transports only)', secret: true },
+  { env: 'MCP_API_KEY', help: 'key HTTP clients must send (generated at start when no key is set)', secret: true },
+  { env: 'MCP_API_KEYS', help: 'several client keys, name:key,name:key (names show in logs)', secret: true },
+  { env: 'MCP_AUTH', flag: '--auth', default: 'apikey', help: 'apikey, or none to turn HTTP authentication off' },
+  { env: 'MCP_ALLOWED_ORIGINS', flag: '--allowed-origins', help: 'extra Origins allowed, comma-separated (* for any)' },
+  { env: 'MCP_ALLOWED_HOSTS', flag: '--allowed-hosts', help: 'Host header values allowed, comma-separated' },
+  { env: 'MCP_STATELESS', flag: '--stateless', default: 'false', help: 'true: no sessions, every POST stands alone' },
+  { env: 'MCP_SESSION_IDLE_MS', flag: '--session-idle-ms', default: '1800000', help: 'an idle session expires after this long' },
+  { env: 'MCP_MAX_SESSIONS', flag: '--max-sessions', default: '1000', help: 'most sessions open at once' },
+  { env: 'MCP_MAX_SSE_STREAMS', flag: '--max-sse-streams', default: '1000', help: 'most GET event streams open at once' },
+  { env: 'MCP_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', default: '10000', help: 'time calls get to finish on SIGTERM' },
+  { env: 'MCP_REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms', default: '30000', help: 'time a client gets to send a request body' },
   { env: 'MCP_MAX_BODY_BYTES', flag: '--max-body-bytes', default: '1048576', help: 'largest accepted message, in bytes' },
   { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'debug, info, warn, error or silent (stderr)' },
   { env: 'LOG_FORMAT', flag: '--log-format', default: 'json', help: 'json or text (stderr)' },
@@ -69,7 +91,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     const setting = byFlag.get(name);
     if (!setting) throw new ConfigError(`Unknown option ${quoteArg(name)}. Run with --help to see the options.`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    // --stateless alone means true; every other flag takes a value.
+    const value = eq > 0 ? arg.slice(eq + 1) : name === '--stateless' && !isBooleanText(argv[i + 1]) ? 'true' : argv[++i];
     if (value === undefined) throw new ConfigError(`Option ${name} needs a value.`);
     flags.set(setting.env, value);
   }
@@ -91,11 +114,58 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     temperature: number(text('OPENAI_TEMPERATURE'), 'OPENAI_TEMPERATURE', 0, 2),
     timeoutMs: integer(text('OPENAI_TIMEOUT_MS'), 'OPENAI_TIMEOUT_MS', 1, 24 * 3600 * 1000),
     mcpApiKey: raw('MCP_API_KEY'),
+    apiKeys: apiKeys(raw('MCP_API_KEY'), raw('MCP_API_KEYS')),
+    auth: oneOf(text('MCP_AUTH'), ['apikey', 'none'] as const, 'MCP_AUTH'),
+    allowedOrigins: list(raw('MCP_ALLOWED_ORIGINS')),
+    allowedHosts: list(raw('MCP_ALLOWED_HOSTS')).map((host) => host.toLowerCase()),
+    stateless: boolean(text('MCP_STATELESS'), 'MCP_STATELESS'),
+    sessionIdleMs: integer(text('MCP_SESSION_IDLE_MS'), 'MCP_SESSION_IDLE_MS', 1000, 7 * 24 * 3600 * 1000),
+    maxSessions: integer(text('MCP_MAX_SESSIONS'), 'MCP_MAX_SESSIONS', 1, 1_000_000),
+    maxSseStreams: integer(text('MCP_MAX_SSE_STREAMS'), 'MCP_MAX_SSE_STREAMS', 1, 1_000_000),
+    shutdownGraceMs: integer(text('MCP_SHUTDOWN_GRACE_MS'), 'MCP_SHUTDOWN_GRACE_MS', 0, 3600 * 1000),
+    requestTimeoutMs: integer(text('MCP_REQUEST_TIMEOUT_MS'), 'MCP_REQUEST_TIMEOUT_MS', 100, 3600 * 1000),
     maxBodyBytes: integer(text('MCP_MAX_BODY_BYTES'), 'MCP_MAX_BODY_BYTES', 1024, 256 * 1024 * 1024),
     logLevel: oneOf(text('LOG_LEVEL'), LOG_LEVEL_NAMES, 'LOG_LEVEL'),
     logFormat: oneOf(text('LOG_FORMAT'), ['json', 'text'] as const, 'LOG_FORMAT'),
   };
   return { action: 'run', config };
+}
+
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off'];
+
+function isBooleanText(value: string | undefined): boolean {
+  return value !== undefined && [...TRUE, ...FALSE].includes(value.toLowerCase());
+}
+
+function boolean(value: string, name: string): boolean {
+  const lower = value.toLowerCase();
+  if (TRUE.includes(lower)) return true;
+  if (FALSE.includes(lower)) return false;
+  throw new ConfigError(`${name} must be true or false (got ${quoteArg(value)}).`);
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+/** MCP_API_KEYS entries are `name:key`; MCP_API_KEY joins them as "default". Values are never echoed. */
+function apiKeys(single: string | undefined, several: string | undefined): { name: string; key: string }[] {
+  const keys: { name: string; key: string }[] = [];
+  if (single) keys.push({ name: 'default', key: single });
+  list(several).forEach((entry, index) => {
+    const colon = entry.indexOf(':');
+    const name = colon > 0 ? entry.slice(0, colon).trim() : '';
+    const key = colon > 0 ? entry.slice(colon + 1).trim() : '';
+    if (!name || !key) throw new ConfigError(`MCP_API_KEYS entry ${index + 1} must look like name:key.`);
+    if (!/^[\w.@-]{1,64}$/.test(name)) {
+      throw new ConfigError(`MCP_API_KEYS entry ${index + 1}: the name may hold letters, digits, _ . @ - (up to 64).`);
+    }
+    if (keys.some((k) => k.name === name)) throw new ConfigError(`MCP_API_KEYS names must be unique (${quoteArg(name)} repeats).`);
+    if (keys.some((k) => k.key === key)) throw new ConfigError(`MCP_API_KEYS entry ${quoteArg(name)} repeats another key.`);
+    keys.push({ name, key });
+  });
+  return keys;
 }
 
 function defaultOf(name: string): string {

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { createRelayApp } from './app.ts';
 import { ConfigError, helpText, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createHttpTransport } from './transports/http/server.ts';
+import { isLoopback } from './transports/http/perimeter.ts';
 import { serveStdio } from './transports/stdio.ts';
 import { NAME, VERSION } from './version.ts';
 
@@ -27,13 +30,8 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   guardProcess(log);
-  if (config.transport !== 'stdio') {
-    return fail(
-      `${NAME}: the ${config.transport} transport is not available in this version yet; ` +
-        'run with --transport stdio (MCP_TRANSPORT=stdio).',
-    );
-  }
-  await runStdio(config, log);
+  if (config.transport === 'stdio') await runStdio(config, log);
+  else await runHttp(config, log);
 }
 
 async function runStdio(config: Config, log: Logger): Promise<void> {
@@ -55,6 +53,74 @@ async function runStdio(config: Config, log: Logger): Promise<void> {
   await relay.close();
   log.debug('stdio closed; exiting');
   process.exit(0);
+}
+
+async function runHttp(config: Config, log: Logger): Promise<void> {
+  const relay = createRelayApp(config, log);
+  let apiKeys = config.apiKeys;
+  if (config.auth === 'apikey' && apiKeys.length === 0) {
+    // No key configured: make one, and show it on stderr only, never on stdout or in JSON logs.
+    const key = randomBytes(32).toString('base64url');
+    apiKeys = [{ name: 'generated', key }];
+    process.stderr.write(
+      `Generated MCP API Key: ${key}\n` +
+        'Clients send it as "Authorization: Bearer <key>" or "X-API-Key: <key>". It changes at every start;\n' +
+        'set MCP_API_KEY (or MCP_API_KEYS=name:key,...) to use a fixed one, or MCP_AUTH=none to turn authentication off.\n',
+    );
+  }
+  if (config.auth === 'none' && !isLoopback(config.host)) {
+    log.warn(`authentication is off (MCP_AUTH=none) and the server listens on ${config.host}: anyone who can reach it can spend the upstream key`);
+  }
+  const http = createHttpTransport({
+    app: relay.app,
+    host: config.host,
+    port: config.port,
+    apiKeys: config.auth === 'apikey' ? apiKeys : [],
+    auth: config.auth,
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts: config.allowedHosts,
+    stateless: config.stateless,
+    sessionIdleMs: config.sessionIdleMs,
+    maxSessions: config.maxSessions,
+    maxSseStreams: config.maxSseStreams,
+    maxBodyBytes: config.maxBodyBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    transport: config.transport,
+  });
+  let address;
+  try {
+    address = await http.listen();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return fail(`${NAME}: cannot listen on ${config.host}:${config.port} (${code}). Set HOST and PORT (or --host, --port).`);
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const base = `http://${host}:${address.port}`;
+  const endpoints =
+    config.transport === 'sse'
+      ? `SSE endpoint ${base}/sse (streamable HTTP also at ${base}/mcp)`
+      : `streamable HTTP endpoint ${base}/mcp (legacy SSE also at ${base}/sse)`;
+  log.info(`listening: ${endpoints}`, {
+    version: VERSION,
+    transport: config.transport,
+    port: address.port,
+    stateless: config.stateless,
+    auth: config.auth,
+    upstream: config.upstream,
+    model: config.model,
+  });
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping: no new requests; calls in flight get the grace period', { signal, grace_ms: config.shutdownGraceMs });
+    await http.shutdown(config.shutdownGraceMs);
+    await relay.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 /** Nothing a client sends may take the process down: log what escaped, keep serving. */

@@ -46,6 +46,29 @@ test('env vars are read by their exact names; flags beat them', () => {
   assert.equal([f.transport, f.port, f.model, f.upstream, f.host, f.temperature], ['stdio', 9001, 'o3-mini', 'openai', '::1', 0]);
 });
 
+test('HTTP settings: keys, auth, perimeter lists, stateless, limits', () => {
+  const c = config([], {
+    MCP_API_KEY: 'single',
+    MCP_API_KEYS: 'alice:key-a, bob:key:with:colons',
+    MCP_ALLOWED_ORIGINS: 'https://a.example, http://b.example',
+    MCP_ALLOWED_HOSTS: 'MCP.example.com,api.example.com:8443',
+    MCP_STATELESS: 'true',
+    MCP_SESSION_IDLE_MS: '5000',
+    MCP_MAX_SESSIONS: '3',
+    MCP_SHUTDOWN_GRACE_MS: '0',
+  });
+  assert.equal(c.apiKeys, [{ name: 'default', key: 'single' }, { name: 'alice', key: 'key-a' }, { name: 'bob', key: 'key:with:colons' }]);
+  assert.equal(c.allowedOrigins, ['https://a.example', 'http://b.example']);
+  assert.equal(c.allowedHosts, ['mcp.example.com', 'api.example.com:8443']);
+  assert.equal([c.stateless, c.sessionIdleMs, c.maxSessions, c.shutdownGraceMs, c.auth], [true, 5000, 3, 0, 'apikey']);
+  const d = config([]);
+  assert.equal([d.stateless, d.sessionIdleMs, d.maxSessions, d.shutdownGraceMs, d.maxBodyBytes], [false, 1_800_000, 1000, 10_000, 1_048_576]);
+  assert.is(config(['--stateless']).stateless, true);
+  assert.is(config(['--stateless', 'false']).stateless, false);
+  assert.is(config(['--stateless', '--port', '1']).port, 1);
+  assert.is(config(['--auth', 'none']).auth, 'none');
+});
+
 test('empty env vars count as unset', () => {
   assert.is(config([], { PORT: '', OPENAI_MODEL: '  ' }).port, 8000);
   assert.is(config([], { OPENAI_MODEL: '' }).model, 'gpt-4o-mini');
@@ -61,6 +84,13 @@ const bad: [string[], Record<string, string>, RegExp][] = [
   [[], { OPENAI_BASE_URL: 'ftp://x' }, /OPENAI_BASE_URL must be an http\(s\) URL/],
   [[], { OPENAI_BASE_URL: 'https://user:pass@x' }, /must not carry credentials/],
   [['--transport'], {}, /--transport needs a value/],
+  [[], { MCP_API_KEYS: 'nocolon' }, /MCP_API_KEYS entry 1 must look like name:key/],
+  [[], { MCP_API_KEYS: 'a:x,a:y' }, /names must be unique/],
+  [[], { MCP_API_KEYS: 'a:x,b:x' }, /repeats another key/],
+  [[], { MCP_API_KEYS: 'bad name:x' }, /the name may hold/],
+  [[], { MCP_STATELESS: 'maybe' }, /MCP_STATELESS must be true or false/],
+  [[], { MCP_AUTH: 'oauth' }, /MCP_AUTH must be one of apikey, none/],
+  [[], { MCP_MAX_SESSIONS: '0' }, /MCP_MAX_SESSIONS must be an integer/],
   [['--bogus'], {}, /Unknown option "--bogus"/],
 ];
 for (const [argv, env, message] of bad) {
@@ -101,6 +131,15 @@ test('the built binary: --version and --help', () => {
   const help = run(['--help']);
   assert.is(help.status, 0);
   for (const setting of SETTINGS) assert.ok(help.stdout.includes(setting.env), setting.env);
+});
+
+test('messages about keys never echo them', () => {
+  try {
+    loadConfig([], { MCP_API_KEYS: 'good:secret-one,secret-two-without-name' });
+    assert.unreachable();
+  } catch (error) {
+    assert.not.match(String(error), /secret/);
+  }
 });
 
 test('the built binary: a key given to the process never shows in its output', () => {

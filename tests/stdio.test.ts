@@ -154,11 +154,4 @@ test('notifications/cancelled over stdio closes the upstream connection and the 
   assert.is((await p.exited).code, 0);
 });
 
-test('the default transport (streamable-http) is not served yet, and says so', async () => {
-  const { spawnSync } = await import('node:child_process');
-  const result = spawnSync(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'k' }, encoding: 'utf8', timeout: 10_000 });
-  assert.is(result.status, 1);
-  assert.match(result.stderr, /streamable-http transport is not available.*--transport stdio/);
-});
-
 test.run();

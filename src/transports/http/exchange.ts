@@ -1,0 +1,126 @@
+import type { ServerResponse } from 'node:http';
+import type { OutgoingMessage, Reply } from '../../protocol/messages.ts';
+import type { Headers } from './reply.ts';
+import { sendEmpty, sendJson } from './reply.ts';
+import type { HttpSession, LiveStream } from './sessions.ts';
+import { SseSink, type StreamRegistry } from './sse.ts';
+
+export interface ExchangeOptions {
+  streams: StreamRegistry;
+  res: ServerResponse;
+  accept: { json: boolean; sse: boolean };
+  /** Headers every answer carries (CORS, Mcp-Session-Id for a new session). */
+  headers: Headers;
+  /** In a session, the stream's events are logged under ids so the client can resume. */
+  session: HttpSession | undefined;
+  /** Send a priming event first (clients on 2025-11-25 and later). */
+  prime: boolean;
+  /** The POST carries at least one request, so it is owed a response stream or body. */
+  hasRequests: boolean;
+}
+
+/**
+ * The answer to one POST on /mcp. It starts undecided: a reply alone goes out as
+ * application/json; a notification before the reply (progress, logs) turns the answer into
+ * a text/event-stream, when the client accepts one. In a session the stream is logged, so a
+ * client that lost the connection can resume it with Last-Event-ID; the call itself runs on.
+ */
+export class PostExchange {
+  private readonly options: ExchangeOptions;
+  private readonly live: LiveStream | undefined;
+  private sink: SseSink | undefined;
+  private mode: 'pending' | 'sse' | 'done' = 'pending';
+
+  constructor(options: ExchangeOptions) {
+    this.options = options;
+    const { session, hasRequests } = options;
+    if (session && hasRequests) {
+      this.live = { key: session.nextStreamKey('p'), sink: undefined };
+      session.liveStreams.set(this.live.key, this.live);
+    }
+  }
+
+  /** A notification about the request being served. Dropped when no stream can carry it. */
+  notify(message: OutgoingMessage): void {
+    if (this.mode === 'done') return;
+    if (this.mode === 'pending') {
+      // No stream can carry it (and none was announced, so none can be resumed): dropped.
+      if (!this.options.accept.sse || this.options.res.destroyed) return;
+      this.startStream();
+    }
+    this.emit(message);
+  }
+
+  /** The reply (or none, for notifications and cancelled requests); ends the answer. */
+  finish(reply: Reply | undefined): void {
+    if (this.mode === 'done') return;
+    const { res, accept, headers, hasRequests } = this.options;
+    if (this.mode === 'pending') {
+      if (reply === undefined) {
+        if (!hasRequests) sendEmpty(res, 202, headers);
+        // A cancelled request gets no reply: an event stream that ends with no further event.
+        else if (accept.sse) this.startStream();
+        else sendEmpty(res, 204, headers);
+      } else if (!res.destroyed && (accept.json || !accept.sse)) {
+        this.mode = 'done';
+        this.endLive();
+        sendJson(res, isUnaddressedError(reply) ? 400 : 200, reply, headers);
+        return;
+      } else if (res.destroyed) {
+        this.emit(reply);
+      } else {
+        this.startStream();
+      }
+    }
+    if (this.mode === 'sse' && reply !== undefined) this.emit(reply);
+    this.mode = 'done';
+    this.endLive();
+    this.sink?.end();
+  }
+
+  /** The client went away: in a session the call runs on and its events wait in the log. */
+  detach(): void {
+    if (this.live) this.live.sink = undefined;
+    this.sink = undefined;
+  }
+
+  private startStream(): void {
+    const { res, headers, session, prime } = this.options;
+    this.mode = 'sse';
+    if (res.destroyed || res.headersSent) return;
+    this.sink = new SseSink(this.options.streams, res, headers);
+    if (this.live && session) {
+      this.live.sink = this.sink;
+      if (prime) this.sink.prime(session.events.nextId(this.live.key));
+    }
+  }
+
+  private emit(reply: Reply | OutgoingMessage): void {
+    // A batch reply goes out as one event per response: clients parse events one message each.
+    for (const message of Array.isArray(reply) ? reply : [reply]) {
+      const data = JSON.stringify(message);
+      const { session } = this.options;
+      if (this.live && session) {
+        const id = session.events.append(this.live.key, data);
+        this.live.sink?.send(data, id);
+      } else {
+        this.sink?.send(data);
+      }
+    }
+  }
+
+  private endLive(): void {
+    if (!this.live || !this.options.session) return;
+    const { liveStreams, events } = this.options.session;
+    if (liveStreams.get(this.live.key) === this.live) liveStreams.delete(this.live.key);
+    // Delivered whole on a connection that is still open: nothing will need replaying.
+    if (this.live.sink?.isOpen) events.drop(this.live.key);
+    // A resumed connection that is carrying this stream ends with it.
+    if (this.live.sink && this.live.sink !== this.sink) this.live.sink.end();
+  }
+}
+
+/** An error that answers no request (parse error, refused batch): HTTP 400, as the SDKs do. */
+function isUnaddressedError(reply: Reply): boolean {
+  return !Array.isArray(reply) && 'error' in reply && reply.id === null;
+}

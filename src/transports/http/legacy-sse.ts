@@ -1,0 +1,97 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context, ServerApp } from '../../protocol/context.ts';
+import { handle } from '../../protocol/handle.ts';
+import { parseErrorResponse, type OutgoingMessage, type Reply } from '../../protocol/messages.ts';
+import { isInitializeEraVersion } from '../../protocol/versions.ts';
+import { sendEmpty, sendJson, sendRpcError, TransportErrorCode } from './reply.ts';
+import { acceptance, header, isJsonContentType, readBody } from './request.ts';
+import { HttpSession, type SessionStore } from './sessions.ts';
+import { SseSink, type StreamRegistry } from './sse.ts';
+import type { Caller } from './streamable.ts';
+
+export interface LegacySseOptions {
+  app: ServerApp;
+  store: SessionStore;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  maxSseStreams: number;
+  streams: StreamRegistry;
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+export const MESSAGES_PATH = '/messages';
+
+/**
+ * The 2024-11-05 HTTP+SSE transport: GET /sse opens the session's stream, whose first event
+ * (`endpoint`) names the URI to POST messages to; replies and notifications go out on the
+ * stream as `message` events. Closing the stream ends the session and aborts its calls.
+ */
+export class LegacySseEndpoint {
+  private readonly options: LegacySseOptions;
+
+  constructor(options: LegacySseOptions) {
+    this.options = options;
+  }
+
+  open(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
+    const { store } = this.options;
+    if (!acceptance(header(req, 'accept')).sse) {
+      return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', caller.headers);
+    }
+    if (this.options.streams.size >= this.options.maxSseStreams) {
+      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: too many open event streams (MCP_MAX_SSE_STREAMS)', { ...caller.headers, 'retry-after': 5 });
+    }
+    const session = new HttpSession('legacy', caller.key);
+    if (!store.add(session)) {
+      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
+    }
+    const sink = new SseSink(this.options.streams, res, caller.headers);
+    session.stream = sink;
+    // Nothing else could receive the replies, so the session ends with its stream.
+    sink.onClose(() => store.delete(session.id, 'its event stream closed'));
+    sink.send(`${MESSAGES_PATH}?sessionId=${session.id}`, undefined, 'endpoint');
+  }
+
+  async message(req: IncomingMessage, res: ServerResponse, caller: Caller, query: URLSearchParams): Promise<void> {
+    const { headers } = caller;
+    const sessionId = query.get('sessionId');
+    if (!sessionId) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: the sessionId query parameter is required', headers);
+    const session = this.options.store.get(sessionId);
+    if (!session || session.kind !== 'legacy' || session.owner !== caller.key || !session.stream?.isOpen) {
+      return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
+    }
+    if (!isJsonContentType(header(req, 'content-type'))) {
+      return sendRpcError(res, 415, TransportErrorCode.Generic, 'Unsupported Media Type: Content-Type must be application/json', headers);
+    }
+    const version = header(req, 'mcp-protocol-version');
+    if (version !== undefined && !isInitializeEraVersion(version)) {
+      return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
+    }
+    const body = await readBody(req, this.options.maxBodyBytes, this.options.requestTimeoutMs);
+    if (!body.ok) {
+      const code = body.status === 400 ? -32700 : TransportErrorCode.Generic;
+      return sendRpcError(res, body.status, code, body.message, body.status === 400 ? headers : { ...headers, connection: 'close' });
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(body.text);
+    } catch {
+      return sendJson(res, 400, parseErrorResponse('the body is not valid JSON'), headers);
+    }
+    // Accepted: everything this message causes goes out on the session's stream.
+    sendEmpty(res, 202, headers);
+    const send = (out: OutgoingMessage | Reply): void => {
+      for (const item of Array.isArray(out) ? out : [out]) session.stream?.send(JSON.stringify(item), undefined, 'message');
+    };
+    const ctx: Context = { app: this.options.app, session: session.protocol, notify: send };
+    session.activeExchanges++;
+    session.touch();
+    try {
+      const reply = await this.options.track(handle(message, ctx));
+      if (reply !== undefined) send(reply);
+    } finally {
+      session.activeExchanges--;
+      session.touch();
+    }
+  }
+}

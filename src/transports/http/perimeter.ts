@@ -1,0 +1,88 @@
+import type { IncomingMessage } from 'node:http';
+import { header } from './request.ts';
+
+export interface PerimeterOptions {
+  /** The address the server is bound to. */
+  bindHost: string;
+  /** MCP_ALLOWED_HOSTS: `name` (any port) or `name:port`, lower case. */
+  allowedHosts: readonly string[];
+  /** MCP_ALLOWED_ORIGINS: exact origins, or `*`. */
+  allowedOrigins: readonly string[];
+}
+
+const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * DNS-rebinding defences: a present Origin must be allowed (the server's own origin, or
+ * MCP_ALLOWED_ORIGINS), and the Host header must be allowed (MCP_ALLOWED_HOSTS when set; when
+ * bound to loopback, only localhost, 127.0.0.1 and [::1], on any port).
+ */
+export class Perimeter {
+  private readonly allowedHosts: readonly string[];
+  private readonly loopbackOnly: boolean;
+  private readonly origins: Set<string>;
+  private readonly anyOrigin: boolean;
+
+  constructor(options: PerimeterOptions) {
+    this.allowedHosts = options.allowedHosts;
+    this.loopbackOnly = options.allowedHosts.length === 0 && isLoopback(options.bindHost);
+    this.origins = new Set(options.allowedOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
+    this.anyOrigin = this.origins.has('*');
+  }
+
+  /** Returns a reason when the Host header is not allowed. */
+  checkHost(req: IncomingMessage): string | undefined {
+    if (this.allowedHosts.length === 0 && !this.loopbackOnly) return undefined;
+    const host = header(req, 'host')?.trim().toLowerCase();
+    if (!host) return 'Forbidden: missing Host header';
+    const hostname = hostnameOf(host);
+    if (this.allowedHosts.length > 0) {
+      return this.allowedHosts.some((allowed) => allowed === host || allowed === hostname) ? undefined : `Forbidden: Host ${quote(host)} is not allowed`;
+    }
+    return LOOPBACK_HOSTNAMES.has(hostname) ? undefined : `Forbidden: Host ${quote(host)} is not allowed for a server bound to loopback`;
+  }
+
+  /** Returns a reason when a present Origin header is not allowed. */
+  checkOrigin(req: IncomingMessage): string | undefined {
+    const origin = header(req, 'origin');
+    if (origin === undefined) return undefined;
+    return this.isAllowedOrigin(origin, req) ? undefined : `Forbidden: Origin ${quote(origin)} is not allowed`;
+  }
+
+  /** CORS headers for an allowed browser origin (none for requests without Origin). */
+  corsHeaders(req: IncomingMessage): Record<string, string> {
+    const origin = header(req, 'origin');
+    if (origin === undefined || !this.isAllowedOrigin(origin, req)) return {};
+    return {
+      'access-control-allow-origin': origin,
+      'access-control-expose-headers': 'Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate',
+      vary: 'Origin',
+    };
+  }
+
+  private isAllowedOrigin(origin: string, req: IncomingMessage): boolean {
+    if (this.anyOrigin) return true;
+    const normalized = origin.trim().replace(/\/+$/, '').toLowerCase();
+    if (this.origins.has(normalized)) return true;
+    const host = header(req, 'host')?.trim().toLowerCase();
+    return host !== undefined && (normalized === `http://${host}` || normalized === `https://${host}`);
+  }
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function hostnameOf(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end === -1 ? host : host.slice(0, end + 1);
+  }
+  const colon = host.lastIndexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+}

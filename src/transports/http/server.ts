@@ -1,0 +1,214 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServerApp } from '../../protocol/context.ts';
+import { ApiKeys } from './auth.ts';
+import { LegacySseEndpoint, MESSAGES_PATH } from './legacy-sse.ts';
+import { Perimeter } from './perimeter.ts';
+import { sendEmpty, sendJson, sendRpcError, TransportErrorCode } from './reply.ts';
+import { SessionStore } from './sessions.ts';
+import { StreamRegistry } from './sse.ts';
+import { StreamableEndpoint, type Caller } from './streamable.ts';
+
+export interface HttpOptions {
+  app: ServerApp;
+  host: string;
+  port: number;
+  /** Client keys; empty with auth off. */
+  apiKeys: readonly { name: string; key: string }[];
+  auth: 'apikey' | 'none';
+  allowedOrigins: readonly string[];
+  allowedHosts: readonly string[];
+  stateless: boolean;
+  sessionIdleMs: number;
+  maxSessions: number;
+  maxSseStreams: number;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  /** Shown by /health. */
+  transport: string;
+}
+
+export interface HttpTransport {
+  readonly server: Server;
+  /** Resolves with the bound address. */
+  listen(): Promise<AddressInfo>;
+  /**
+   * Stops accepting, lets calls in flight finish for up to `graceMs`, then aborts what is left
+   * (those calls get no reply), ends every stream and closes every connection.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const MCP_PATH = '/mcp';
+const SSE_PATH = '/sse';
+const HEALTH_PATH = '/health';
+const PREFLIGHT_HEADERS = {
+  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+  'access-control-allow-headers':
+    'Authorization, X-API-Key, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name',
+  'access-control-max-age': '600',
+};
+
+/**
+ * Both HTTP transports on bare node:http: Streamable HTTP at /mcp, the 2024-11-05 SSE
+ * transport at /sse and /messages, and /health. Every request passes the perimeter
+ * (Host, Origin), then authentication, before it reaches an endpoint.
+ */
+export function createHttpTransport(options: HttpOptions): HttpTransport {
+  const { app } = options;
+  const log = app.log;
+  const started = Date.now();
+  const keys = new ApiKeys(options.apiKeys);
+  const perimeter = new Perimeter({ bindHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
+  const store = new SessionStore({ maxSessions: options.maxSessions, idleMs: options.sessionIdleMs, log });
+  const streams = new StreamRegistry();
+  let active = 0;
+  let idleWaiters: (() => void)[] = [];
+  let draining = false;
+
+  const track = async <T>(work: Promise<T>): Promise<T> => {
+    active++;
+    try {
+      return await work;
+    } finally {
+      active--;
+      if (active === 0) for (const wake of idleWaiters.splice(0)) wake();
+    }
+  };
+
+  const common = { app, store, maxBodyBytes: options.maxBodyBytes, requestTimeoutMs: options.requestTimeoutMs, maxSseStreams: options.maxSseStreams, streams, track };
+  const streamable = new StreamableEndpoint({ ...common, stateless: options.stateless });
+  const legacy = new LegacySseEndpoint(common);
+
+  const health = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendJson(res, 405, { error: 'method_not_allowed', message: 'Use GET or HEAD' }, { allow: 'GET, HEAD' });
+    }
+    const body = JSON.stringify({ status: draining ? 'draining' : 'ok', version: app.version, uptime_s: Math.floor((Date.now() - started) / 1000), transport: options.transport });
+    res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    if (path === HEALTH_PATH) return health(req, res);
+    const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH;
+    if (draining) {
+      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the server is shutting down', { connection: 'close', 'retry-after': 5 });
+    }
+    const hostProblem = perimeter.checkHost(req) ?? perimeter.checkOrigin(req);
+    if (hostProblem) {
+      log.warn('request refused at the perimeter', { path: path.slice(0, 100), reason: hostProblem });
+      return sendRpcError(res, 403, TransportErrorCode.Generic, hostProblem);
+    }
+    const cors = perimeter.corsHeaders(req);
+    if (req.method === 'OPTIONS' && known) return sendEmpty(res, 204, { ...cors, ...PREFLIGHT_HEADERS });
+
+    let key = '';
+    if (options.auth === 'apikey') {
+      const name = keys.identify(req);
+      if (name === undefined) {
+        // The same answer whatever failed: no key, a malformed header, or a wrong key.
+        return sendRpcError(res, 401, TransportErrorCode.Generic, 'Unauthorized: send a valid API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"', {
+          ...cors,
+          'www-authenticate': 'Bearer realm="openai-mcp-relay"',
+        });
+      }
+      key = name;
+    }
+    const caller: Caller = { key, headers: cors };
+    const method = req.method ?? '';
+    switch (path) {
+      case MCP_PATH:
+        if (method === 'POST') return streamable.post(req, res, caller);
+        if (method === 'GET') return streamable.get(req, res, caller);
+        if (method === 'DELETE') return streamable.delete(req, res, caller);
+        return methodNotAllowed(res, streamable.allow, cors);
+      case SSE_PATH:
+        if (method === 'GET') return legacy.open(req, res, caller);
+        return methodNotAllowed(res, 'GET', cors);
+      case MESSAGES_PATH:
+        if (method === 'POST') return legacy.message(req, res, caller, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
+        return methodNotAllowed(res, 'POST', cors);
+      default:
+        return sendJson(res, 404, { error: 'not_found', message: `No endpoint at ${JSON.stringify(path.slice(0, 100))}; MCP is served at ${MCP_PATH} (and ${SSE_PATH})` }, cors);
+    }
+  };
+
+  const server = createServer(
+    // A slow client gets this long for its headers, and a little longer than the body timeout
+    // for the whole request (the body reader answers 408 itself, with a JSON body).
+    {
+      headersTimeout: Math.min(10_000, options.requestTimeoutMs),
+      requestTimeout: options.requestTimeoutMs + 5_000,
+      keepAliveTimeout: 5_000,
+      // How often those timeouts are checked (Node's default, 30 s, lets slow clients linger).
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      // A request answered before its body was read (refused, over-sized, too slow) ends its
+      // connection: the rest of the body is dropped, not drained.
+      res.on('finish', () => {
+        if (res.getHeader('connection') === 'close' || !req.complete) req.socket.destroy();
+      });
+      route(req, res).catch((error: unknown) => {
+        log.error('unexpected failure serving an HTTP request', { error });
+        if (!res.headersSent) sendRpcError(res, 500, -32603, 'Internal error');
+        else res.destroy();
+      });
+    },
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const [status, reason, message] =
+      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request did not arrive in time']
+        : error.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
+          : [400, 'Bad Request', 'Malformed HTTP request'];
+    if (socket.writable && !socket.writableEnded) {
+      const body = JSON.stringify({ error: reason.toLowerCase().replace(/ /g, '_'), message });
+      socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    } else {
+      socket.destroy();
+    }
+    log.debug('bad HTTP request', { status, error: error.code ?? error.message });
+  });
+
+  return {
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    async shutdown(graceMs: number) {
+      draining = true;
+      server.close();
+      server.closeIdleConnections();
+      if (active > 0 || store.inFlight() > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          idleWaiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      idleWaiters = [];
+      store.closeAll('the server is shutting down');
+      // Let aborted calls settle their answers before the connections go.
+      await new Promise((resolve) => setImmediate(resolve));
+      streams.endAll();
+      server.closeAllConnections();
+    },
+  };
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string, headers: Record<string, string>): void {
+  sendRpcError(res, 405, TransportErrorCode.Generic, `Method Not Allowed: use ${allow}`, { ...headers, allow });
+}

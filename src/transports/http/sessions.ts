@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../log.ts';
+import { Session } from '../../protocol/session.ts';
+import { EventLog } from './event-log.ts';
+import type { SseSink } from './sse.ts';
+
+/** A stream in the spec's sense (a POST's response stream), which may outlive its connection. */
+export interface LiveStream {
+  readonly key: string;
+  sink: SseSink | undefined;
+}
+
+/** One HTTP client session: its protocol state, its owner, its streams and its replay log. */
+export class HttpSession {
+  readonly id: string;
+  readonly kind: 'streamable' | 'legacy';
+  /** The name of the API key that opened it; other keys cannot use it. */
+  readonly owner: string;
+  readonly protocol = new Session();
+  readonly events = new EventLog();
+  readonly liveStreams = new Map<string, LiveStream>();
+  /** The GET stream (streamable) or the /sse stream (legacy). */
+  stream: SseSink | undefined;
+  /** POSTs being served. */
+  activeExchanges = 0;
+  lastActivity = Date.now();
+  private streamCount = 0;
+
+  constructor(kind: 'streamable' | 'legacy', owner: string) {
+    // 192 random bits in base64url: visible ASCII, as the transport spec requires.
+    this.id = randomBytes(24).toString('base64url');
+    this.kind = kind;
+    this.owner = owner;
+  }
+
+  get closed(): boolean {
+    return this.protocol.closed;
+  }
+
+  /**
+   * No request is being served. A streamable session's GET stream does not keep it busy;
+   * a legacy session lives as long as its /sse stream, so an open stream does.
+   */
+  get idle(): boolean {
+    if (this.kind === 'legacy' && this.stream?.isOpen) return false;
+    return this.activeExchanges === 0 && this.protocol.inFlight.size === 0;
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  nextStreamKey(prefix: string): string {
+    return `${prefix}${++this.streamCount}`;
+  }
+
+  /** Ends the session: calls in flight are aborted (no replies) and its streams end. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.protocol.close(reason);
+    this.stream?.end();
+    for (const live of this.liveStreams.values()) live.sink?.end();
+    this.liveStreams.clear();
+  }
+}
+
+export interface SessionStoreOptions {
+  maxSessions: number;
+  idleMs: number;
+  log: Logger;
+}
+
+/**
+ * All sessions of both HTTP transports. Idle sessions expire after `idleMs`; at the cap, the
+ * session idle the longest makes room, and when none is idle a new one is refused.
+ */
+export class SessionStore {
+  private readonly sessions = new Map<string, HttpSession>();
+  private readonly options: SessionStoreOptions;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(options: SessionStoreOptions) {
+    this.options = options;
+    this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(250, options.idleMs / 4))).unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(id: string): HttpSession | undefined {
+    const session = this.sessions.get(id);
+    return session && !session.closed ? session : undefined;
+  }
+
+  /** Makes room for one more session; false when the cap is reached and none is idle. */
+  reserve(): boolean {
+    if (this.sessions.size < this.options.maxSessions) return true;
+    let oldest: HttpSession | undefined;
+    for (const session of this.sessions.values()) {
+      if (session.idle && (!oldest || session.lastActivity < oldest.lastActivity)) oldest = session;
+    }
+    if (!oldest) return false;
+    this.delete(oldest.id, 'evicted to make room for a new session');
+    return true;
+  }
+
+  add(session: HttpSession): boolean {
+    if (!this.reserve()) return false;
+    this.sessions.set(session.id, session);
+    this.options.log.debug('session opened', { session: session.id.slice(0, 8), kind: session.kind, key: session.owner });
+    return true;
+  }
+
+  delete(id: string, reason: string): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    session.close(reason);
+    this.options.log.debug('session closed', { session: id.slice(0, 8), reason });
+  }
+
+  sweep(now = Date.now()): void {
+    for (const session of this.sessions.values()) {
+      if (session.idle && now - session.lastActivity >= this.options.idleMs) this.delete(session.id, 'expired after being idle');
+    }
+  }
+
+  /** Calls in flight across all sessions. */
+  inFlight(): number {
+    let count = 0;
+    for (const session of this.sessions.values()) count += session.protocol.inFlight.size;
+    return count;
+  }
+
+  closeAll(reason: string): void {
+    for (const id of [...this.sessions.keys()]) this.delete(id, reason);
+    clearInterval(this.sweeper);
+  }
+}

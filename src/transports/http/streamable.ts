@@ -1,0 +1,230 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Context, ServerApp } from '../../protocol/context.ts';
+import { handle } from '../../protocol/handle.ts';
+import { isObject, parseErrorResponse, type Reply } from '../../protocol/messages.ts';
+import { Session } from '../../protocol/session.ts';
+import { DEFAULT_HTTP_VERSION, isInitializeEraVersion, type InitializeEraVersion } from '../../protocol/versions.ts';
+import { EventLog } from './event-log.ts';
+import { PostExchange } from './exchange.ts';
+import { sendEmpty, sendJson, sendRpcError, TransportErrorCode, type Headers } from './reply.ts';
+import { acceptance, header, isJsonContentType, readBody } from './request.ts';
+import { HttpSession, type SessionStore } from './sessions.ts';
+import { SseSink, type StreamRegistry } from './sse.ts';
+
+export interface StreamableOptions {
+  app: ServerApp;
+  store: SessionStore;
+  stateless: boolean;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  maxSseStreams: number;
+  streams: StreamRegistry;
+  /** Counts POSTs being served, so shutdown can wait for them. */
+  track<T>(work: Promise<T>): Promise<T>;
+}
+
+/** Who is asking, as the server has established it. */
+export interface Caller {
+  /** The API key's name ('' with MCP_AUTH=none). */
+  key: string;
+  /** Headers every answer carries (CORS). */
+  headers: Headers;
+}
+
+const ALLOW = 'GET, POST, DELETE';
+const STATELESS_ALLOW = 'POST';
+
+/** The Streamable HTTP transport's endpoint, /mcp: POST, GET and DELETE. */
+export class StreamableEndpoint {
+  private readonly options: StreamableOptions;
+
+  constructor(options: StreamableOptions) {
+    this.options = options;
+  }
+
+  get allow(): string {
+    return this.options.stateless ? STATELESS_ALLOW : ALLOW;
+  }
+
+  async post(req: IncomingMessage, res: ServerResponse, caller: Caller): Promise<void> {
+    const { options } = this;
+    const headers = caller.headers;
+    const accept = acceptance(header(req, 'accept'));
+    if (!accept.json && !accept.sse) {
+      return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow application/json or text/event-stream', headers);
+    }
+    if (!isJsonContentType(header(req, 'content-type'))) {
+      return sendRpcError(res, 415, TransportErrorCode.Generic, 'Unsupported Media Type: Content-Type must be application/json', headers);
+    }
+    const body = await readBody(req, options.maxBodyBytes, options.requestTimeoutMs);
+    if (!body.ok) {
+      const code = body.status === 400 ? -32700 : TransportErrorCode.Generic;
+      return sendRpcError(res, body.status, code, body.message, body.status === 400 ? headers : { ...headers, connection: 'close' });
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(body.text);
+    } catch {
+      return sendJson(res, 400, parseErrorResponse('the body is not valid JSON'), headers);
+    }
+    const version = header(req, 'mcp-protocol-version');
+    if (version !== undefined && !isInitializeEraVersion(version)) {
+      return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
+    }
+
+    if (options.stateless) return this.serve(req, res, message, accept, headers, undefined, new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION }));
+
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId === undefined) {
+      if (!isInitialize(message)) {
+        return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)', headers);
+      }
+      return this.initialize(req, res, message, accept, caller);
+    }
+    const session = this.session(sessionId, caller);
+    if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
+    return this.serve(req, res, message, accept, headers, session, session.protocol);
+  }
+
+  get(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
+    const { headers } = caller;
+    if (this.options.stateless) return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: stateless mode has no GET stream', { ...headers, allow: STATELESS_ALLOW });
+    if (!acceptance(header(req, 'accept')).sse) {
+      return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', headers);
+    }
+    const version = header(req, 'mcp-protocol-version');
+    if (version !== undefined && !isInitializeEraVersion(version)) {
+      return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
+    }
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId === undefined) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
+    const session = this.session(sessionId, caller);
+    if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
+    session.touch();
+
+    const lastEventId = header(req, 'last-event-id');
+    if (lastEventId !== undefined) {
+      const position = EventLog.parse(lastEventId);
+      if (!position) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: malformed Last-Event-ID', headers);
+      // The GET stream carries no messages of its own: resuming it is opening it again.
+      if (!position.stream.startsWith('g')) return this.resume(res, session, position, headers);
+    }
+
+    if (session.stream?.isOpen) return sendRpcError(res, 409, TransportErrorCode.Generic, 'Conflict: this session already has an open GET stream', headers);
+    if (this.options.streams.size >= this.options.maxSseStreams) {
+      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: too many open event streams (MCP_MAX_SSE_STREAMS)', { ...headers, 'retry-after': 5 });
+    }
+    const sink = new SseSink(this.options.streams, res, headers);
+    session.stream = sink;
+    if (primes(session.protocol.version)) sink.prime(session.events.nextId(session.nextStreamKey('g')));
+    sink.onClose(() => {
+      if (session.stream === sink) session.stream = undefined;
+    });
+  }
+
+  delete(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
+    const { headers } = caller;
+    if (this.options.stateless) return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: stateless mode has no sessions', { ...headers, allow: STATELESS_ALLOW });
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId === undefined) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
+    const session = this.session(sessionId, caller);
+    if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
+    this.options.store.delete(session.id, 'deleted by the client');
+    sendEmpty(res, 204, headers);
+  }
+
+  /** A session the caller may use: it exists, is open, and was opened with the caller's key. */
+  private session(id: string, caller: Caller): HttpSession | undefined {
+    const session = this.options.store.get(id);
+    return session && session.kind === 'streamable' && session.owner === caller.key ? session : undefined;
+  }
+
+  private async initialize(
+    req: IncomingMessage,
+    res: ServerResponse,
+    message: unknown,
+    accept: { json: boolean; sse: boolean },
+    caller: Caller,
+  ): Promise<void> {
+    const { store } = this.options;
+    if (!store.reserve()) {
+      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
+    }
+    const session = new HttpSession('streamable', caller.key);
+    const reply = await this.options.track(handle(message, { app: this.options.app, session: session.protocol, notify: () => undefined }));
+    const ok = reply !== undefined && !Array.isArray(reply) && 'result' in reply;
+    if (ok && !store.add(session)) {
+      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
+    }
+    const exchange = new PostExchange({ streams: this.options.streams, res, accept, headers: ok ? { ...caller.headers, 'mcp-session-id': session.id } : caller.headers, session: undefined, prime: false, hasRequests: true });
+    exchange.finish(reply);
+  }
+
+  private async serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    message: unknown,
+    accept: { json: boolean; sse: boolean },
+    headers: Headers,
+    session: HttpSession | undefined,
+    protocol: Session,
+  ): Promise<void> {
+    const exchange = new PostExchange({ streams: this.options.streams, res, accept, headers, session, prime: session !== undefined && primes(protocol.version), hasRequests: hasRequests(message) });
+    // In a session a disconnect is not a cancel (the client can resume); without one, nothing
+    // could receive the reply, so the call is aborted.
+    const gone = session ? undefined : new AbortController();
+    const onClose = (): void => {
+      if (res.writableFinished) return;
+      exchange.detach();
+      gone?.abort();
+    };
+    res.on('close', onClose);
+    const ctx: Context = { app: this.options.app, session: protocol, notify: (m) => exchange.notify(m), ...(gone ? { signal: gone.signal } : {}) };
+    if (session) {
+      session.activeExchanges++;
+      session.touch();
+    }
+    let reply: Reply | undefined;
+    try {
+      reply = await this.options.track(handle(message, ctx));
+    } finally {
+      if (session) {
+        session.activeExchanges--;
+        session.touch();
+      }
+      res.off('close', onClose);
+    }
+    exchange.finish(reply);
+  }
+
+  private resume(res: ServerResponse, session: HttpSession, position: { stream: string; seq: number }, headers: Headers): void {
+    const live = session.liveStreams.get(position.stream);
+    const missed = session.events.after(position.stream, position.seq);
+    if (!live && missed.length === 0) {
+      // The stream has ended and nothing is left to replay: stop clients that would poll forever.
+      return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: that stream has ended and has nothing left to replay', { ...headers, allow: ALLOW });
+    }
+    const sink = new SseSink(this.options.streams, res, headers);
+    for (const event of missed) sink.send(event.data, event.id);
+    if (!live) return sink.end();
+    live.sink?.end();
+    live.sink = sink;
+    sink.onClose(() => {
+      if (live.sink === sink) live.sink = undefined;
+    });
+  }
+}
+
+function isInitialize(message: unknown): boolean {
+  return isObject(message) && message.method === 'initialize' && 'id' in message;
+}
+
+function hasRequests(message: unknown): boolean {
+  const items = Array.isArray(message) ? message : [message];
+  return items.some((item) => isObject(item) && 'method' in item && 'id' in item);
+}
+
+/** Clients on 2025-11-25 and later get a priming event at the start of each stream. */
+function primes(version: InitializeEraVersion | undefined): boolean {
+  return version !== undefined && version >= '2025-11-25';
+}

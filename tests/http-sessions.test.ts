@@ -1,0 +1,174 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
+import { delay } from './helpers.ts';
+import { initializeBody, jsonHeaders, openSession, raw, rpc, SseClient, startHttp } from './http-helpers.ts';
+
+const test = suite('sessions: expiry, limits, stateless mode');
+let upstream: FakeUpstream;
+
+test.before(async () => {
+  upstream = await startFakeUpstream();
+});
+test.before.each(() => {
+  upstream.requests.length = 0;
+});
+test.after(async () => {
+  await upstream.close();
+});
+
+const call = (id: string | number, args: object, meta?: object) => rpc('tools/call', { name: 'generate', arguments: args, ...(meta ? { _meta: meta } : {}) }, id);
+
+test('an idle session expires after MCP_SESSION_IDLE_MS; a busy one does not', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { sessionIdleMs: 1000 });
+  try {
+    const idle = await openSession(server.url);
+    const busy = await openSession(server.url);
+    upstream.next({ type: 'json', content: 'late', delayMs: 2000 });
+    const slow = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': busy }), body: call(1, { prompt: 'x' }) });
+    await delay(1600);
+    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': idle }), body: rpc('ping') })).status, 404);
+    assert.is((await slow).json().result.structuredContent.text, 'late');
+    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': busy }), body: rpc('ping') })).status, 200);
+  } finally {
+    await server.close();
+  }
+});
+
+test('session expiry aborts nothing in flight but ends its GET stream', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { sessionIdleMs: 1000 });
+  try {
+    const session = await openSession(server.url);
+    const stream = new SseClient(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session } });
+    await stream.ready;
+    await stream.waitForEnd(4000);
+    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: rpc('ping') })).status, 404);
+  } finally {
+    await server.close();
+  }
+});
+
+test('at MCP_MAX_SESSIONS the longest-idle session is evicted; with none idle, 503', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { maxSessions: 2 });
+  try {
+    const first = await openSession(server.url);
+    await delay(10);
+    const second = await openSession(server.url);
+    await delay(10);
+    const third = await openSession(server.url);
+    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': first }), body: rpc('ping') })).status, 404, 'the oldest idle went');
+    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': second }), body: rpc('ping') })).status, 200);
+    // Make both remaining sessions busy; a new one must be refused.
+    upstream.next({ type: 'hang' }, { type: 'hang' });
+    const a = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': second }), body: call('a', { prompt: 'x' }) });
+    const b = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': third }), body: call('b', { prompt: 'x' }) });
+    await upstream.waitForRequests(2);
+    const refused = await raw(server.url, { headers: jsonHeaders(), body: initializeBody() });
+    assert.is(refused.status, 503);
+    assert.ok(refused.headers['retry-after']);
+    assert.is(refused.json().error.code, -32000);
+    await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': second }), body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'a' } } });
+    await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': third }), body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'b' } } });
+    await Promise.all([a, b]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('past MCP_MAX_SSE_STREAMS a new event stream is refused with 503', async () => {
+  const server = await startHttp({ MCP_UPSTREAM: 'echo' }, { maxSseStreams: 1 });
+  try {
+    const first = await openSession(server.url);
+    const second = await openSession(server.url);
+    const get = (session: string) => ({ method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session } });
+    const stream = new SseClient(server.url, get(first));
+    assert.is((await stream.ready).statusCode, 200);
+    const refused = await raw(server.url, get(second));
+    assert.is(refused.status, 503);
+    assert.is(refused.json().error.code, -32000);
+    const legacy = await raw(server.url, { method: 'GET', path: '/sse', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization! } });
+    assert.is(legacy.status, 503);
+    stream.close();
+    await delay(50);
+    const later = new SseClient(server.url, get(second));
+    assert.is((await later.ready).statusCode, 200);
+    later.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('stateless: no session ids, no initialize needed, version from the header or 2025-03-26', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { stateless: true });
+  try {
+    const init = await raw(server.url, { headers: jsonHeaders(), body: initializeBody() });
+    assert.is(init.status, 200);
+    assert.is(init.headers['mcp-session-id'], undefined);
+    const list = await raw(server.url, { headers: jsonHeaders(), body: rpc('tools/list') });
+    assert.is(list.status, 200);
+    // No header: 2025-03-26 (annotations, no outputSchema).
+    assert.ok('annotations' in list.json().result.tools[0]);
+    assert.not.ok('outputSchema' in list.json().result.tools[0]);
+    const modern = await raw(server.url, { headers: jsonHeaders({ 'mcp-protocol-version': '2025-11-25' }), body: call(1, { prompt: 'hi' }) });
+    assert.is(modern.json().result.structuredContent.text, 'Hello from the fake upstream.');
+    // A session id is simply ignored.
+    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': 'whatever' }), body: rpc('ping') })).status, 200);
+    // Batches under the 2025-03-26 default.
+    assert.is((await raw(server.url, { headers: jsonHeaders(), body: [rpc('ping', undefined, 1), rpc('ping', undefined, 2)] })).json().length, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test('stateless: GET and DELETE are 405; progress still streams, without event ids', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { stateless: true });
+  try {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await raw(server.url, { method, headers: { ...jsonHeaders(), accept: 'text/event-stream' } });
+      assert.is(res.status, 405);
+      assert.is(res.headers.allow, 'POST');
+    }
+    upstream.next({ type: 'stream', pieces: ['x', 'y'], intervalMs: 60 });
+    const stream = new SseClient(server.url, { headers: jsonHeaders({ 'mcp-protocol-version': '2025-11-25' }), body: call(2, { prompt: 'p' }, { progressToken: 1 }) });
+    await stream.waitForEnd();
+    assert.ok(stream.events.every((e) => e.id === undefined && e.data !== ''));
+    assert.is(stream.messages().at(-1).result.structuredContent.text, 'xy');
+  } finally {
+    await server.close();
+  }
+});
+
+test('stateless: a client that goes away aborts its call and the upstream request', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { stateless: true });
+  try {
+    upstream.next({ type: 'hang' });
+    const stream = new SseClient(server.url, { headers: jsonHeaders(), body: call(3, { prompt: 'p' }) });
+    const [request] = await upstream.waitForRequests(1);
+    const at = Date.now();
+    stream.close();
+    const closed = await request!.closed;
+    assert.ok(closed.aborted);
+    assert.ok(closed.at - at < 200, `${closed.at - at} ms`);
+  } finally {
+    await server.close();
+  }
+});
+
+test('shutdown lets calls in flight finish within the grace period, then aborts the rest', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl });
+  const session = await openSession(server.url);
+  upstream.next({ type: 'json', content: 'finished in time', delayMs: 200 }, { type: 'hang' });
+  const quick = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call('quick', { prompt: 'x' }) });
+  const stuck = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call('stuck', { prompt: 'y' }) }).catch((e: Error) => e);
+  const requests = await upstream.waitForRequests(2);
+  const started = Date.now();
+  await server.close(800);
+  const took = Date.now() - started;
+  assert.ok(took >= 700 && took < 2000, `shutdown took ${took} ms`);
+  assert.is((await quick).json().result.structuredContent.text, 'finished in time');
+  const stuckAnswer = await stuck;
+  assert.ok(stuckAnswer instanceof Error || !stuckAnswer.text.includes('"id":"stuck"'));
+  assert.ok((await requests[1]!.closed).aborted);
+});
+
+test.run();
