@@ -16,6 +16,16 @@ export interface Config {
   model: string;
   temperature: number;
   timeoutMs: number;
+  maxRetries: number;
+  /** OPENAI_REASONING_MODELS: glob patterns (`!` excludes); `none` for no reasoning models. */
+  reasoningModels: string[];
+  /** OPENAI_ALLOWED_MODELS; empty means any model. */
+  allowedModels: string[];
+  /** OPENAI_MAX_TOKENS: upper bound on generated tokens, also when a call names none. */
+  maxTokens: number | undefined;
+  maxPromptChars: number;
+  maxConcurrency: number;
+  maxQueue: number;
   mcpApiKey: string | undefined;
   /** Named client keys from MCP_API_KEYS (`name:key,...`), plus MCP_API_KEY as "default". */
   apiKeys: { name: string; key: string }[];
@@ -33,6 +43,8 @@ export interface Config {
   logLevel: LogLevelName;
   logFormat: LogFormat;
 }
+
+export const DEFAULT_REASONING_MODELS = 'o1*,o3*,o4*,gpt-5*,!gpt-5*chat*';
 
 /** One row per setting: its env var, its flag (if any), its default, and its help line. */
 interface Setting {
@@ -54,7 +66,14 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'OPENAI_BASE_URL', flag: '--base-url', default: 'https://api.openai.com/v1', help: 'any OpenAI-compatible API' },
   { env: 'OPENAI_MODEL', flag: '--model', default: 'gpt-4o-mini', help: 'model used when a call names none' },
   { env: 'OPENAI_TEMPERATURE', flag: '--temperature', default: '0.2', help: 'temperature used when a call names none (0-2)' },
-  { env: 'OPENAI_TIMEOUT_MS', flag: '--timeout-ms', default: '60000', help: 'upper bound on one upstream call, in ms' },
+  { env: 'OPENAI_TIMEOUT_MS', flag: '--timeout-ms', default: '60000', help: 'upper bound on one call, retries and queueing included, in ms' },
+  { env: 'OPENAI_MAX_RETRIES', flag: '--max-retries', default: '2', help: 'retries of 408, 409, 429, 5xx and connection failures' },
+  { env: 'OPENAI_REASONING_MODELS', flag: '--reasoning-models', default: DEFAULT_REASONING_MODELS, help: 'models sent max_completion_tokens and no default temperature (globs; ! excludes; none)' },
+  { env: 'OPENAI_ALLOWED_MODELS', flag: '--allowed-models', help: 'models calls may use, comma-separated (empty: any)' },
+  { env: 'OPENAI_MAX_TOKENS', flag: '--max-tokens', help: 'upper bound on max_tokens, applied also when a call sets none' },
+  { env: 'MCP_MAX_PROMPT_CHARS', flag: '--max-prompt-chars', default: '200000', help: 'longest prompt (with system) accepted, in characters' },
+  { env: 'MCP_MAX_CONCURRENCY', flag: '--max-concurrency', default: '256', help: 'upstream calls at once; more wait in a queue' },
+  { env: 'MCP_MAX_QUEUE', flag: '--max-queue', default: '1024', help: 'calls waiting at most; past it a call is refused as busy' },
   { env: 'MCP_API_KEY', help: 'key HTTP clients must send (generated at start when no key is set)', secret: true },
   { env: 'MCP_API_KEYS', help: 'several client keys, name:key,name:key (names show in logs)', secret: true },
   { env: 'MCP_AUTH', flag: '--auth', default: 'apikey', help: 'apikey, or none to turn HTTP authentication off' },
@@ -113,6 +132,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     model: text('OPENAI_MODEL'),
     temperature: number(text('OPENAI_TEMPERATURE'), 'OPENAI_TEMPERATURE', 0, 2),
     timeoutMs: integer(text('OPENAI_TIMEOUT_MS'), 'OPENAI_TIMEOUT_MS', 1, 24 * 3600 * 1000),
+    maxRetries: integer(text('OPENAI_MAX_RETRIES'), 'OPENAI_MAX_RETRIES', 0, 10),
+    reasoningModels: text('OPENAI_REASONING_MODELS').toLowerCase() === 'none' ? [] : list(text('OPENAI_REASONING_MODELS')),
+    allowedModels: list(raw('OPENAI_ALLOWED_MODELS')),
+    maxTokens: raw('OPENAI_MAX_TOKENS') === undefined ? undefined : integer(raw('OPENAI_MAX_TOKENS')!, 'OPENAI_MAX_TOKENS', 1, 10_000_000),
+    maxPromptChars: integer(text('MCP_MAX_PROMPT_CHARS'), 'MCP_MAX_PROMPT_CHARS', 1, 100_000_000),
+    maxConcurrency: integer(text('MCP_MAX_CONCURRENCY'), 'MCP_MAX_CONCURRENCY', 1, 1_000_000),
+    maxQueue: integer(text('MCP_MAX_QUEUE'), 'MCP_MAX_QUEUE', 0, 10_000_000),
     mcpApiKey: raw('MCP_API_KEY'),
     apiKeys: apiKeys(raw('MCP_API_KEY'), raw('MCP_API_KEYS')),
     auth: oneOf(text('MCP_AUTH'), ['apikey', 'none'] as const, 'MCP_AUTH'),
@@ -128,6 +154,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     logLevel: oneOf(text('LOG_LEVEL'), LOG_LEVEL_NAMES, 'LOG_LEVEL'),
     logFormat: oneOf(text('LOG_FORMAT'), ['json', 'text'] as const, 'LOG_FORMAT'),
   };
+  if (config.allowedModels.length > 0 && !config.allowedModels.includes(config.model)) {
+    throw new ConfigError(`OPENAI_MODEL (${quoteArg(config.model)}) must be one of OPENAI_ALLOWED_MODELS (${config.allowedModels.join(', ')}).`);
+  }
   return { action: 'run', config };
 }
 

@@ -12,7 +12,7 @@ test.before(async () => {
   relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl });
 });
 test.before.each(() => {
-  upstream.requests.length = 0;
+  upstream.reset();
 });
 test.after(async () => {
   await relay.close();

@@ -69,6 +69,16 @@ test('HTTP settings: keys, auth, perimeter lists, stateless, limits', () => {
   assert.is(config(['--auth', 'none']).auth, 'none');
 });
 
+test('generate settings: retries, models, limits', () => {
+  const c = config([], { OPENAI_MAX_RETRIES: '5', OPENAI_REASONING_MODELS: 'a*, !ab*', OPENAI_ALLOWED_MODELS: 'gpt-4o-mini,o3', OPENAI_MAX_TOKENS: '256', MCP_MAX_PROMPT_CHARS: '1000', MCP_MAX_CONCURRENCY: '8', MCP_MAX_QUEUE: '16' });
+  assert.equal([c.maxRetries, c.reasoningModels, c.allowedModels, c.maxTokens, c.maxPromptChars, c.maxConcurrency, c.maxQueue], [5, ['a*', '!ab*'], ['gpt-4o-mini', 'o3'], 256, 1000, 8, 16]);
+  const d = config([]);
+  assert.equal([d.maxRetries, d.allowedModels, d.maxTokens, d.maxPromptChars, d.maxConcurrency, d.maxQueue, d.timeoutMs], [2, [], undefined, 200_000, 256, 1024, 60_000]);
+  assert.equal(d.reasoningModels, ['o1*', 'o3*', 'o4*', 'gpt-5*', '!gpt-5*chat*']);
+  assert.equal(config([], { OPENAI_REASONING_MODELS: 'none' }).reasoningModels, []);
+  assert.is(config(['--max-retries', '0']).maxRetries, 0);
+});
+
 test('empty env vars count as unset', () => {
   assert.is(config([], { PORT: '', OPENAI_MODEL: '  ' }).port, 8000);
   assert.is(config([], { OPENAI_MODEL: '' }).model, 'gpt-4o-mini');
@@ -89,6 +99,10 @@ const bad: [string[], Record<string, string>, RegExp][] = [
   [[], { MCP_API_KEYS: 'a:x,b:x' }, /repeats another key/],
   [[], { MCP_API_KEYS: 'bad name:x' }, /the name may hold/],
   [[], { MCP_STATELESS: 'maybe' }, /MCP_STATELESS must be true or false/],
+  [[], { OPENAI_ALLOWED_MODELS: 'gpt-4o' }, /OPENAI_MODEL \("gpt-4o-mini"\) must be one of OPENAI_ALLOWED_MODELS \(gpt-4o\)/],
+  [[], { OPENAI_MAX_RETRIES: '11' }, /OPENAI_MAX_RETRIES must be an integer from 0 to 10/],
+  [[], { OPENAI_MAX_TOKENS: '0' }, /OPENAI_MAX_TOKENS must be an integer/],
+  [[], { MCP_MAX_CONCURRENCY: '0' }, /MCP_MAX_CONCURRENCY must be an integer/],
   [[], { MCP_AUTH: 'oauth' }, /MCP_AUTH must be one of apikey, none/],
   [[], { MCP_MAX_SESSIONS: '0' }, /MCP_MAX_SESSIONS must be an integer/],
   [['--bogus'], {}, /Unknown option "--bogus"/],

@@ -32,6 +32,8 @@ export interface FakeUpstream {
   readonly requests: Received[];
   /** Queue behaviours for the next requests, in order; when the queue is empty, `fallback` answers. */
   next(...behaviours: Behaviour[]): void;
+  /** Forgets recorded requests and queued behaviours (between tests). */
+  reset(): void;
   fallback: (request: Received) => Behaviour;
   /** Resolves when `count` requests have arrived. */
   waitForRequests(count: number, timeoutMs?: number): Promise<Received[]>;
@@ -180,6 +182,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
     next: (...behaviours) => void queue.push(...behaviours),
+    reset: () => {
+      requests.length = 0;
+      queue.length = 0;
+    },
     fallback: () => ({ type: 'json' }),
     async waitForRequests(count, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;

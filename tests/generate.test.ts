@@ -16,12 +16,12 @@ const validateOutput = new Ajv({ strict: false }).compile(OUTPUT_SCHEMA);
 test.before(async () => {
   upstream = await startFakeUpstream();
   relay = testApp(
-    { OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_API_KEY: KEY, OPENAI_TIMEOUT_MS: '1500' },
+    { OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_API_KEY: KEY, OPENAI_TIMEOUT_MS: '1500', OPENAI_MAX_RETRIES: '0' },
     createLogger({ level: 'debug', write: (line) => void logLines.push(line) }),
   );
 });
 test.before.each(() => {
-  upstream.requests.length = 0;
+  upstream.reset();
 });
 test.after(async () => {
   await relay.close();
@@ -67,8 +67,10 @@ test('result: structuredContent and the same JSON as text, model as the upstream
   upstream.next({ type: 'json', content: 'Hi there!', model: 'gpt-test-2024-08-06', usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
   const result = resultOf(await h.callTool({ prompt: 'Say hi' }));
   const expected = { text: 'Hi there!', model: 'gpt-test-2024-08-06', finish_reason: 'stop', usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } };
-  assert.equal(result.structuredContent, expected);
-  assert.equal(JSON.parse(textOf(result)), expected);
+  const { request_id: requestId, ...rest } = result.structuredContent as Record<string, unknown>;
+  assert.equal(rest, expected);
+  assert.match(String(requestId), /^req_fake_\d+$/, 'the upstream\'s x-request-id is passed on');
+  assert.equal(JSON.parse(textOf(result)), result.structuredContent);
   assert.not.ok(result.isError);
   assert.ok(validateOutput(result.structuredContent));
 });
@@ -87,7 +89,8 @@ test('what upstreams really send fits the output schema: null content, null fini
   const h = await session();
   upstream.next({ type: 'json', content: null, finishReason: null, usage: null });
   const result = resultOf(await h.callTool({ prompt: 'x' }));
-  assert.equal(result.structuredContent, { text: '', model: 'gpt-test', finish_reason: null });
+  const { request_id: _id, ...structured } = result.structuredContent as Record<string, unknown>;
+  assert.equal(structured, { text: '', model: 'gpt-test', finish_reason: null });
   assert.ok(validateOutput(result.structuredContent), JSON.stringify(validateOutput.errors));
   upstream.next({ type: 'json', content: null, finishReason: 'tool_calls' });
   assert.ok(validateOutput(resultOf(await h.callTool({ prompt: 'x' })).structuredContent));
@@ -103,6 +106,7 @@ const failures: [string, Parameters<FakeUpstream['next']>[0], RegExp][] = [
   ['a body that is not JSON', { type: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: '{"choices": [' }, /not JSON/],
   ['a body that is not a completion', { type: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: '{"object":"list"}' }, /not with a chat completion/],
   ['no answer within OPENAI_TIMEOUT_MS', { type: 'hang' }, /did not finish within 1500 ms \(OPENAI_TIMEOUT_MS\)/],
+  ['401, with the attempt count and last status', { type: 'error', status: 401 }, /\(attempts: 1; last upstream status: HTTP 401\)/],
 ];
 
 for (const [what, behaviour, message] of failures) {

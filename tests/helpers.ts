@@ -1,5 +1,5 @@
 /** Shared test helpers: an in-process harness for the protocol core, and config builders. */
-import { createRelayApp } from '../src/app.ts';
+import { createRelayApp, type RelayApp } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { silentLogger, type Logger } from '../src/log.ts';
 import type { Context, ServerApp } from '../src/protocol/context.ts';
@@ -13,7 +13,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return action.config;
 }
 
-export function testApp(env: Record<string, string> = {}, log: Logger = silentLogger): { app: ServerApp; close(): Promise<void> } {
+export function testApp(env: Record<string, string> = {}, log: Logger = silentLogger): RelayApp {
   return createRelayApp(testConfig(env), log);
 }
 

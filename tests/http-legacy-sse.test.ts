@@ -14,7 +14,7 @@ test.before(async () => {
   server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test' });
 });
 test.before.each(() => {
-  upstream.requests.length = 0;
+  upstream.reset();
 });
 test.after(async () => {
   for (const s of streams) s.close();

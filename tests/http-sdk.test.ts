@@ -85,7 +85,7 @@ test('a cancelled call through the SDK (AbortSignal) aborts the upstream request
   const transport = new StreamableHTTPClientTransport(new URL(`${stateful.url}/mcp`), { requestInit: { headers: keyHeaders.bearer } });
   const client = new Client({ name: 'sdk-http', version: '1.0.0' });
   await client.connect(transport);
-  upstream.requests.length = 0;
+  upstream.reset();
   upstream.next({ type: 'hang' });
   const controller = new AbortController();
   const call = client.callTool({ name: 'generate', arguments: { prompt: 'forever' } }, undefined, { signal: controller.signal }).catch((e: Error) => e);

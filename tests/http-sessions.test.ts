@@ -11,7 +11,7 @@ test.before(async () => {
   upstream = await startFakeUpstream();
 });
 test.before.each(() => {
-  upstream.requests.length = 0;
+  upstream.reset();
 });
 test.after(async () => {
   await upstream.close();
@@ -19,23 +19,33 @@ test.after(async () => {
 
 const call = (id: string | number, args: object, meta?: object) => rpc('tools/call', { name: 'generate', arguments: args, ...(meta ? { _meta: meta } : {}) }, id);
 
-test('an idle session expires after MCP_SESSION_IDLE_MS; a busy one does not', async () => {
-  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { sessionIdleMs: 1000 });
+test('a session whose client is quiet for MCP_SESSION_IDLE_MS expires, and its calls in flight are aborted', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_TIMEOUT_MS: '30000' }, { sessionIdleMs: 1000 });
   try {
-    const idle = await openSession(server.url);
-    const busy = await openSession(server.url);
-    upstream.next({ type: 'json', content: 'late', delayMs: 2000 });
-    const slow = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': busy }), body: call(1, { prompt: 'x' }) });
-    await delay(1600);
-    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': idle }), body: rpc('ping') })).status, 404);
-    assert.is((await slow).json().result.structuredContent.text, 'late');
-    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': busy }), body: rpc('ping') })).status, 200);
+    const quiet = await openSession(server.url);
+    const active = await openSession(server.url);
+    upstream.next({ type: 'hang' });
+    const stuck = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': quiet }), body: call('stuck', { prompt: 'x' }) });
+    const [request] = await upstream.waitForRequests(1);
+    const startedAt = request!.receivedAt;
+    // The other client keeps talking, so its session stays.
+    for (let i = 0; i < 6; i++) {
+      await delay(250);
+      assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': active }), body: rpc('ping') })).status, 200);
+    }
+    const closed = await request!.closed;
+    assert.ok(closed.aborted, 'expiry closed the upstream request');
+    // Expiry is checked every quarter of the idle time; the abort follows within 200 ms of it.
+    assert.ok(closed.at - startedAt < 1000 + 250 + 200, `closed ${closed.at - startedAt} ms after the call started`);
+    assert.not.match((await stuck).text, /"id":"stuck"/);
+    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': quiet }), body: rpc('ping') })).status, 404);
+    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': active }), body: rpc('ping') })).status, 200);
   } finally {
     await server.close();
   }
 });
 
-test('session expiry aborts nothing in flight but ends its GET stream', async () => {
+test('session expiry ends its GET stream', async () => {
   const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { sessionIdleMs: 1000 });
   try {
     const session = await openSession(server.url);

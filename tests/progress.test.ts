@@ -10,10 +10,10 @@ let relay: ReturnType<typeof testApp>;
 
 test.before(async () => {
   upstream = await startFakeUpstream();
-  relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test' });
+  relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_MAX_RETRIES: '0' });
 });
 test.before.each(() => {
-  upstream.requests.length = 0;
+  upstream.reset();
 });
 test.after(async () => {
   await relay.close();
@@ -28,6 +28,11 @@ async function session(version = '2025-11-25'): Promise<Harness> {
 
 const progressOf = (notes: JsonRpcNotification[]) =>
   notes.filter((n) => n.method === 'notifications/progress').map((n) => n.params as { progressToken: unknown; progress: number; message?: string });
+
+const withoutRequestId = (value: unknown) => {
+  const { request_id: _id, ...rest } = value as Record<string, unknown>;
+  return rest;
+};
 
 const pieces = ['The ', 'quick ', 'brown ', 'fox ', 'jumps ', 'over ', 'the ', 'lazy ', 'dog.'];
 
@@ -44,7 +49,7 @@ test('a progressToken streams the upstream and sends the text as progress, in or
   assert.ok(progress.every((p) => p.progressToken === 'tok-1'));
   assert.is(progress.map((p) => p.message).join(''), pieces.join(''));
   assert.is(progress.at(-1)!.progress, pieces.join('').length);
-  assert.equal(result.structuredContent, {
+  assert.equal(withoutRequestId(result.structuredContent), {
     text: pieces.join(''),
     model: 'gpt-test',
     finish_reason: 'stop',
@@ -62,7 +67,22 @@ test('streamed and non-streamed calls return the same result', async () => {
   const streamed = resultOf(await h.callTool({ prompt: 'x' }, { progressToken: 1 }));
   upstream.next({ type: 'json', content: pieces.join(''), usage, model: 'gpt-test-0613' });
   const plain = resultOf(await h.callTool({ prompt: 'x' }));
-  assert.equal(streamed, plain);
+  // Equal but for the upstream's request id, which names each request.
+  assert.equal(withoutRequestId(streamed.structuredContent), withoutRequestId(plain.structuredContent));
+  assert.equal(withoutRequestId(JSON.parse(textOf(streamed))), withoutRequestId(JSON.parse(textOf(plain))));
+  assert.equal(Object.keys(streamed), Object.keys(plain));
+});
+
+test('reasoning tokens in the usage pass through, streamed or not', async () => {
+  const h = await session();
+  const usage = { prompt_tokens: 5, completion_tokens: 90, total_tokens: 95, completion_tokens_details: { reasoning_tokens: 64 } };
+  upstream.next({ type: 'stream', pieces: ['ok'], usage });
+  const streamed = resultOf(await h.callTool({ prompt: 'x' }, { progressToken: 'r' }));
+  upstream.next({ type: 'json', content: 'ok', usage });
+  const plain = resultOf(await h.callTool({ prompt: 'x' }));
+  for (const result of [streamed, plain]) {
+    assert.equal((result.structuredContent as { usage: object }).usage, { prompt_tokens: 5, completion_tokens: 90, total_tokens: 95, reasoning_tokens: 64 });
+  }
 });
 
 test('progress numeric tokens are echoed; 2024-11-05 progress has no message', async () => {

@@ -15,9 +15,10 @@ test.before(async () => {
   upstream = await startFakeUpstream();
 });
 test.before.each(() => {
-  upstream.requests.length = 0;
+  upstream.reset();
 });
 test.after(async () => {
+  for (const c of sdkClients) await c.close().catch(() => undefined);
   for (const p of processes) p.kill();
   await upstream.close();
 });
@@ -28,11 +29,14 @@ function spawnRelay(args: string[] = [], env: Record<string, string> = {}): Stdi
   return p;
 }
 
+const sdkClients: Client[] = [];
+
 async function sdkClient(args: string[], env: Record<string, string>) {
   const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, ...args], env: { PATH: process.env.PATH ?? '', ...env }, stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const client = new Client({ name: 'sdk-test', version: '1.0.0' });
+  sdkClients.push(client);
   await client.connect(transport);
   return { client, stderr: () => stderr };
 }
@@ -46,7 +50,8 @@ test('the official SDK client: initialize, tools/list, tools/call against the fa
   assert.equal(tools.map((t) => t.name), ['generate']);
   upstream.next({ type: 'json', content: 'Paris.' });
   const result = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of France?' } });
-  assert.equal(result.structuredContent, { text: 'Paris.', model: 'gpt-test', finish_reason: 'stop', usage: { prompt_tokens: 9, completion_tokens: 6, total_tokens: 15 } });
+  assert.equal(result.structuredContent, { text: 'Paris.', model: 'gpt-test', finish_reason: 'stop', usage: { prompt_tokens: 9, completion_tokens: 6, total_tokens: 15 }, request_id: (result.structuredContent as { request_id: string }).request_id });
+  assert.match((result.structuredContent as { request_id: string }).request_id, /^req_fake_/);
   assert.equal(upstream.requests[0]!.body.messages, [{ role: 'user', content: 'Capital of France?' }]);
   // Progress through the SDK's own onprogress hook.
   upstream.next({ type: 'stream', pieces: ['Ber', 'lin', '.'], intervalMs: 60 });
@@ -55,6 +60,10 @@ test('the official SDK client: initialize, tools/list, tools/call against the fa
   assert.is((streamed.structuredContent as { text: string }).text, 'Berlin.');
   assert.ok(seen.length >= 2);
   assert.is(seen.map((p) => p.message).join(''), 'Berlin.');
+  // Progress keeps alive a client that resets its request timeout on progress.
+  upstream.next({ type: 'stream', pieces: ['s', 'l', 'o', 'w', 'l', 'y'], intervalMs: 120 });
+  const kept = await client.callTool({ name: 'generate', arguments: { prompt: 'slowly' } }, undefined, { timeout: 400, resetTimeoutOnProgress: true, onprogress: () => undefined });
+  assert.is((kept.structuredContent as { text: string }).text, 'slowly');
   // A failed upstream call reaches the SDK as an isError result.
   upstream.next({ type: 'error', status: 401, message: `Incorrect API key provided: ${KEY}` });
   const failed = await client.callTool({ name: 'generate', arguments: { prompt: 'x' } });

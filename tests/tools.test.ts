@@ -44,7 +44,7 @@ test('the input schema names every parameter, requires prompt, rejects others, a
   const { tools } = resultOf(await h.request('tools/list')) as { tools: { inputSchema: any; outputSchema: any; annotations: any }[] };
   const schema = tools[0]!.inputSchema;
   assert.is(schema.type, 'object');
-  assert.equal(Object.keys(schema.properties).sort(), ['extra', 'max_tokens', 'model', 'prompt', 'temperature']);
+  assert.equal(Object.keys(schema.properties).sort(), ['extra', 'max_tokens', 'model', 'prompt', 'system', 'temperature']);
   assert.equal(schema.required, ['prompt']);
   assert.is(schema.additionalProperties, false);
   assert.is(schema.properties.model.default, 'gpt-test');
@@ -85,6 +85,9 @@ const invalid: [string, Record<string, unknown>, RegExp][] = [
   ['extra setting messages', { prompt: 'x', extra: { messages: [] } }, /"extra" cannot set "messages"/],
   ['extra setting model', { prompt: 'x', extra: { model: 'y' } }, /"extra" cannot set "model"/],
   ['extra setting stream', { prompt: 'x', extra: { stream: true } }, /"extra" cannot set "stream"/],
+  ['extra setting stream_options', { prompt: 'x', extra: { stream_options: {} } }, /"extra" cannot set "stream_options"/],
+  ['extra setting n', { prompt: 'x', extra: { n: 5 } }, /"extra" cannot set "n"/],
+  ['a system message that is not a string', { prompt: 'x', system: 1 }, /"system" must be a string/],
   ['an empty model', { prompt: 'x', model: '' }, /"model" must not be empty/],
 ];
 

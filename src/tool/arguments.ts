@@ -5,6 +5,7 @@ import { INPUT_SCHEMA, RESERVED_EXTRA_KEYS } from './schema.ts';
 /** `generate` arguments after validation. Defaults are applied later, by the request builder. */
 export interface GenerateArguments {
   prompt: string;
+  system: string | undefined;
   model: string | undefined;
   temperature: number | undefined;
   max_tokens: number | undefined;
@@ -22,6 +23,7 @@ export function checkArguments(args: JsonObject): ArgumentCheck {
     ok: true,
     args: {
       prompt: args.prompt as string,
+      system: args.system as string | undefined,
       model: args.model as string | undefined,
       temperature: args.temperature as number | undefined,
       max_tokens: args.max_tokens as number | undefined,

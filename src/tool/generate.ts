@@ -4,38 +4,41 @@ import type { JsonObject } from '../protocol/messages.ts';
 import { ProgressReporter } from '../protocol/progress.ts';
 import type { VersionFeatures } from '../protocol/versions.ts';
 import { checkArguments, type GenerateArguments } from './arguments.ts';
+import type { Limiter } from './limiter.ts';
+import { buildRequest, type RequestPolicy } from './request.ts';
 import { errorResult, successResult } from './result.ts';
 import { INPUT_SCHEMA, OUTPUT_SCHEMA } from './schema.ts';
-import { UpstreamError } from './upstream/errors.ts';
-import type { ChatRequest, Upstream } from './upstream/types.ts';
+import { DeadlineExceeded, UpstreamError } from './upstream/errors.ts';
+import type { Upstream } from './upstream/types.ts';
 
-export interface GenerateToolOptions {
-  /** Model when a call names none (OPENAI_MODEL). */
-  model: string;
-  /** Temperature when a call names none (OPENAI_TEMPERATURE). */
-  temperature: number;
+export interface GenerateToolOptions extends RequestPolicy {
+  /** OPENAI_TIMEOUT_MS: one call, queueing and retries included. */
+  timeoutMs: number;
+  /** OPENAI_ALLOWED_MODELS; empty allows any. */
+  allowedModels: readonly string[];
+  /** MCP_MAX_PROMPT_CHARS, counting prompt and system together. */
+  maxPromptChars: number;
+  limiter: Limiter;
   /** Which upstream answers: built on first use. */
   upstream: () => Upstream;
 }
 
 export const TOOL_NAME = 'generate';
 
-/** The `generate` tool: validates, forwards one Chat Completions call, returns the answer. */
+/** The `generate` tool: validates, applies the deployment's limits, forwards one call, returns the answer. */
 export function createGenerateTool(options: GenerateToolOptions): Tool {
   const description =
     `Send a prompt to an OpenAI-compatible chat model and return its answer. Uses ${options.model} ` +
-    'unless "model" names another. Returns the text, the model that answered, the finish reason and token usage.';
+    'unless "model" names another. Returns the text, the model that answered, the finish reason and token usage.' +
+    (options.allowedModels.length > 0 ? ` Allowed models: ${options.allowedModels.join(', ')}.` : '');
   // The advertised schema shows the server's defaults; validation uses the build-time compiled one.
   const inputSchema = structuredClone(INPUT_SCHEMA) as unknown as JsonObject & { properties: Record<string, JsonObject> };
   inputSchema.properties.model!.default = options.model;
+  if (options.allowedModels.length > 0) inputSchema.properties.model!.enum = [...options.allowedModels];
   inputSchema.properties.temperature!.default = options.temperature;
-  const annotations = {
-    title: 'Generate text',
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  };
+  if (options.maxTokens !== undefined) inputSchema.properties.max_tokens!.maximum = options.maxTokens;
+  inputSchema.properties.prompt!.maxLength = options.maxPromptChars;
+  const annotations = { title: 'Generate text', readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: true };
   const outputSchema = structuredClone(OUTPUT_SCHEMA) as unknown as JsonObject;
 
   const describe = (features: VersionFeatures): JsonObject => {
@@ -49,21 +52,55 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
   };
 
   const call = async (rawArgs: JsonObject, ctx: CallContext): Promise<JsonObject> => {
+    const started = Date.now();
+    // Refusals read like invalid arguments: a result a model can act on from 2025-11-25 on
+    // (SEP-1303), a -32602 error before.
+    const refuse = (message: string): JsonObject => {
+      if (ctx.features.argumentErrorsAsResults) return errorResult(message);
+      throw invalidParams(message);
+    };
     const checked = checkArguments(rawArgs);
-    if (!checked.ok) {
-      // SEP-1303: from 2025-11-25 on, a model can read and fix a tool-level error.
-      if (ctx.features.argumentErrorsAsResults) return errorResult(checked.message);
-      throw invalidParams(checked.message);
-    }
-    const request = buildRequest(checked.args, options);
+    if (!checked.ok) return refuse(checked.message);
+    const problem = policyProblem(checked.args);
+    if (problem) return refuse(problem);
+
+    // One signal for the whole call: the client's cancel, or the deadline.
+    const deadline = started + options.timeoutMs;
+    const controller = new AbortController();
+    const onCancel = (): void => controller.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onCancel, { once: true });
+    const timer = setTimeout(() => controller.abort(new DeadlineExceeded(options.timeoutMs)), options.timeoutMs);
     const progress = ctx.progressToken === undefined ? undefined : new ProgressReporter(ctx.progressToken, ctx);
     try {
-      const completion = await options.upstream().complete(request, {
-        signal: ctx.signal,
-        ...(progress ? { onText: (text: string) => progress.add(text) } : {}),
-      });
-      progress?.finish();
-      return successResult(completion, ctx.features);
+      const slot = options.limiter.acquire(controller.signal);
+      if (slot === 'busy') {
+        // Always a result: the call was fine, the server is full.
+        return errorResult(
+          `The server is busy: ${options.limiter.running} calls are running and ${options.limiter.queued} are waiting ` +
+            '(MCP_MAX_CONCURRENCY, MCP_MAX_QUEUE). Try again shortly.',
+        );
+      }
+      let release;
+      try {
+        release = await slot;
+      } catch (reason) {
+        if (reason instanceof DeadlineExceeded) {
+          return errorResult(`The call waited ${Date.now() - started} ms for a free slot and ran out of time (OPENAI_TIMEOUT_MS).`);
+        }
+        throw reason;
+      }
+      try {
+        const completion = await options.upstream().complete(buildRequest(checked.args, options), {
+          signal: controller.signal,
+          deadline,
+          ...(progress ? { onText: (text: string) => progress.add(text) } : {}),
+          onRetry: (notice) => ctx.log('warning', { message: notice.message, attempt: notice.attempt, status: notice.status ?? null, retry_in_ms: notice.waitMs }),
+        });
+        progress?.finish();
+        return successResult(completion, ctx.features);
+      } finally {
+        release();
+      }
     } catch (error) {
       progress?.finish();
       if (ctx.signal.aborted || !(error instanceof UpstreamError)) throw error;
@@ -71,24 +108,29 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
         id: ctx.id,
         failure: error.failure,
         status: error.status,
+        attempts: error.attempts,
         upstream_request_id: error.requestId,
       });
-      ctx.log('error', { message: error.message, status: error.status ?? null });
+      ctx.log('error', { message: error.message, status: error.status ?? null, attempts: error.attempts });
       return errorResult(error.message);
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onCancel);
     }
   };
 
-  return { name: TOOL_NAME, describe, call };
-}
+  /** The deployment's limits, checked before anything is queued or sent. */
+  function policyProblem(args: GenerateArguments): string | undefined {
+    const model = args.model ?? options.model;
+    if (options.allowedModels.length > 0 && !options.allowedModels.includes(model)) {
+      return `Model ${JSON.stringify(model.slice(0, 100))} is not allowed on this server. Allowed models: ${options.allowedModels.join(', ')}.`;
+    }
+    const length = args.prompt.length + (args.system?.length ?? 0);
+    if (length > options.maxPromptChars) {
+      return `The prompt is ${length} characters long${args.system === undefined ? '' : ' (with the system message)'}; this server accepts at most ${options.maxPromptChars} (MCP_MAX_PROMPT_CHARS).`;
+    }
+    return undefined;
+  }
 
-/** The Chat Completions body for one call; `extra` goes first so the relay's own keys win. */
-export function buildRequest(args: GenerateArguments, defaults: Pick<GenerateToolOptions, 'model' | 'temperature'>): ChatRequest {
-  const request: ChatRequest = {
-    ...(args.extra as Partial<ChatRequest> | undefined),
-    model: args.model ?? defaults.model,
-    messages: [{ role: 'user', content: args.prompt }],
-    temperature: args.temperature ?? defaults.temperature,
-  };
-  if (args.max_tokens !== undefined) request.max_tokens = args.max_tokens;
-  return request;
+  return { name: TOOL_NAME, describe, call };
 }

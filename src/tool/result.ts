@@ -10,6 +10,7 @@ export function structuredOf(completion: Completion): JsonObject {
     finish_reason: completion.finishReason,
   };
   if (completion.usage) structured.usage = completion.usage;
+  if (completion.requestId) structured.request_id = completion.requestId;
   return structured;
 }
 

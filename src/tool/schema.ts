@@ -3,8 +3,8 @@
  * advertises and for the validator compiled at build time (src/tool/generated/).
  */
 
-/** Keys of `extra` that the relay sets itself. */
-export const RESERVED_EXTRA_KEYS = ['messages', 'model', 'stream'] as const;
+/** Keys of `extra` that the relay sets itself (`n` would multiply the cost of a call). */
+export const RESERVED_EXTRA_KEYS = ['messages', 'model', 'stream', 'stream_options', 'n'] as const;
 
 export const INPUT_SCHEMA = {
   type: 'object',
@@ -13,6 +13,10 @@ export const INPUT_SCHEMA = {
       type: 'string',
       minLength: 1,
       description: 'The user message to send to the model.',
+    },
+    system: {
+      type: 'string',
+      description: 'Optional system message, placed before the prompt.',
     },
     model: {
       type: 'string',
@@ -28,13 +32,13 @@ export const INPUT_SCHEMA = {
     max_tokens: {
       type: 'integer',
       minimum: 1,
-      description: 'Upper bound on the tokens the model may generate.',
+      description: 'Upper bound on the tokens the model may generate (sent as max_completion_tokens to reasoning models).',
     },
     extra: {
       type: 'object',
       description:
         'Further Chat Completions parameters, forwarded as given (for example top_p, seed, stop, ' +
-        'response_format, reasoning_effort). It cannot set messages, model or stream.',
+        'response_format, reasoning_effort). It cannot set messages, model, stream, stream_options or n.',
       propertyNames: { not: { enum: [...RESERVED_EXTRA_KEYS] } },
     },
   },
@@ -61,8 +65,10 @@ export const OUTPUT_SCHEMA = {
         prompt_tokens: { type: 'integer' },
         completion_tokens: { type: 'integer' },
         total_tokens: { type: 'integer' },
+        reasoning_tokens: { type: 'integer', description: 'Tokens a reasoning model spent thinking.' },
       },
     },
+    request_id: { type: 'string', description: 'The upstream\'s id for the request (x-request-id), for support tickets.' },
   },
   required: ['text', 'model', 'finish_reason'],
 } as const;

@@ -2,7 +2,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"type":"object","properties":{"prompt":{"type":"string","minLength":1,"description":"The user message to send to the model."},"model":{"type":"string","minLength":1,"description":"Model id, as the upstream API names it. Defaults to the server's OPENAI_MODEL."},"temperature":{"type":"number","minimum":0,"maximum":2,"description":"Sampling temperature from 0 to 2. Defaults to the server's OPENAI_TEMPERATURE."},"max_tokens":{"type":"integer","minimum":1,"description":"Upper bound on the tokens the model may generate."},"extra":{"type":"object","description":"Further Chat Completions parameters, forwarded as given (for example top_p, seed, stop, response_format, reasoning_effort). It cannot set messages, model or stream.","propertyNames":{"not":{"enum":["messages","model","stream"]}}}},"required":["prompt"],"additionalProperties":false};
+const schema11 = {"type":"object","properties":{"prompt":{"type":"string","minLength":1,"description":"The user message to send to the model."},"system":{"type":"string","description":"Optional system message, placed before the prompt."},"model":{"type":"string","minLength":1,"description":"Model id, as the upstream API names it. Defaults to the server's OPENAI_MODEL."},"temperature":{"type":"number","minimum":0,"maximum":2,"description":"Sampling temperature from 0 to 2. Defaults to the server's OPENAI_TEMPERATURE."},"max_tokens":{"type":"integer","minimum":1,"description":"Upper bound on the tokens the model may generate (sent as max_completion_tokens to reasoning models)."},"extra":{"type":"object","description":"Further Chat Completions parameters, forwarded as given (for example top_p, seed, stop, response_format, reasoning_effort). It cannot set messages, model, stream, stream_options or n.","propertyNames":{"not":{"enum":["messages","model","stream","stream_options","n"]}}}},"required":["prompt"],"additionalProperties":false};
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -19,7 +19,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(((((key0 === "prompt") || (key0 === "model")) || (key0 === "temperature")) || (key0 === "max_tokens")) || (key0 === "extra"))){
+if(!((((((key0 === "prompt") || (key0 === "system")) || (key0 === "model")) || (key0 === "temperature")) || (key0 === "max_tokens")) || (key0 === "extra"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -55,11 +55,9 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.model !== undefined){
-let data1 = data.model;
-if(typeof data1 === "string"){
-if(data1.length < 1){
-const err4 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.system !== undefined){
+if(typeof data.system !== "string"){
+const err4 = {instancePath:instancePath+"/system",schemaPath:"#/properties/system/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -69,8 +67,11 @@ vErrors.push(err4);
 errors++;
 }
 }
-else {
-const err5 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.model !== undefined){
+let data2 = data.model;
+if(typeof data2 === "string"){
+if(data2.length < 1){
+const err5 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -80,11 +81,8 @@ vErrors.push(err5);
 errors++;
 }
 }
-if(data.temperature !== undefined){
-let data2 = data.temperature;
-if((typeof data2 == "number") && (isFinite(data2))){
-if(data2 > 2 || isNaN(data2)){
-const err6 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
+else {
+const err6 = {instancePath:instancePath+"/model",schemaPath:"#/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -93,8 +91,12 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(data2 < 0 || isNaN(data2)){
-const err7 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data.temperature !== undefined){
+let data3 = data.temperature;
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 2 || isNaN(data3)){
+const err7 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2},message:"must be <= 2"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -103,9 +105,8 @@ vErrors.push(err7);
 }
 errors++;
 }
-}
-else {
-const err8 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(data3 < 0 || isNaN(data3)){
+const err8 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -115,10 +116,8 @@ vErrors.push(err8);
 errors++;
 }
 }
-if(data.max_tokens !== undefined){
-let data3 = data.max_tokens;
-if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-const err9 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/properties/max_tokens/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err9 = {instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/type",keyword:"type",params:{type: "number"},message:"must be number"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -127,9 +126,11 @@ vErrors.push(err9);
 }
 errors++;
 }
-if((typeof data3 == "number") && (isFinite(data3))){
-if(data3 < 1 || isNaN(data3)){
-const err10 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/properties/max_tokens/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+}
+if(data.max_tokens !== undefined){
+let data4 = data.max_tokens;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+const err10 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/properties/max_tokens/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -138,17 +139,9 @@ vErrors.push(err10);
 }
 errors++;
 }
-}
-}
-if(data.extra !== undefined){
-let data4 = data.extra;
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-for(const key1 in data4){
-const _errs12 = errors;
-const _errs13 = errors;
-const _errs14 = errors;
-if(!(((key1 === "messages") || (key1 === "model")) || (key1 === "stream"))){
-const err11 = {};
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 < 1 || isNaN(data4)){
+const err11 = {instancePath:instancePath+"/max_tokens",schemaPath:"#/properties/max_tokens/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -157,9 +150,17 @@ vErrors.push(err11);
 }
 errors++;
 }
-var valid2 = _errs14 === errors;
-if(valid2){
-const err12 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/propertyNames/not",keyword:"not",params:{},message:"must NOT be valid",propertyName:key1};
+}
+}
+if(data.extra !== undefined){
+let data5 = data.extra;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+for(const key1 in data5){
+const _errs14 = errors;
+const _errs15 = errors;
+const _errs16 = errors;
+if(!(((((key1 === "messages") || (key1 === "model")) || (key1 === "stream")) || (key1 === "stream_options")) || (key1 === "n"))){
+const err12 = {};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -168,20 +169,9 @@ vErrors.push(err12);
 }
 errors++;
 }
-else {
-errors = _errs13;
-if(vErrors !== null){
-if(_errs13){
-vErrors.length = _errs13;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs12 === errors;
-if(!valid1){
-const err13 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+var valid2 = _errs16 === errors;
+if(valid2){
+const err13 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/propertyNames/not",keyword:"not",params:{},message:"must NOT be valid",propertyName:key1};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -190,10 +180,20 @@ vErrors.push(err13);
 }
 errors++;
 }
-}
+else {
+errors = _errs15;
+if(vErrors !== null){
+if(_errs15){
+vErrors.length = _errs15;
 }
 else {
-const err14 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/type",keyword:"type",params:{type: "object"},message:"must be object"};
+vErrors = null;
+}
+}
+}
+var valid1 = _errs14 === errors;
+if(!valid1){
+const err14 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -205,12 +205,24 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err15 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err15];
 }
 else {
 vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
 }
 errors++;
 }

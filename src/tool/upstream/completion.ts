@@ -70,9 +70,14 @@ export function usageOf(value: unknown): Usage | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const record = value as Record<string, unknown>;
   const usage: Usage = {};
+  const count = (value: unknown): number | undefined =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   for (const key of ['prompt_tokens', 'completion_tokens', 'total_tokens'] as const) {
-    const count = record[key];
-    if (typeof count === 'number' && Number.isSafeInteger(count) && count >= 0) usage[key] = count;
+    const value = count(record[key]);
+    if (value !== undefined) usage[key] = value;
   }
+  const details = record.completion_tokens_details;
+  const reasoning = typeof details === 'object' && details !== null ? count((details as Record<string, unknown>).reasoning_tokens) : undefined;
+  if (reasoning !== undefined) usage.reasoning_tokens = reasoning;
   return Object.keys(usage).length > 0 ? usage : undefined;
 }

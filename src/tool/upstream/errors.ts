@@ -2,23 +2,55 @@ import { LocalError } from '../../protocol/errors.ts';
 
 export type UpstreamFailure = 'http' | 'network' | 'timeout' | 'protocol';
 
+export interface UpstreamErrorDetails {
+  status?: number;
+  upstreamMessage?: string;
+  requestId?: string;
+  retryAfterMs?: number;
+  retryable?: boolean;
+  attempts?: number;
+  cause?: unknown;
+}
+
+/** Statuses worth another attempt: timeouts, conflicts, rate limits, server errors. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
 /** A failed upstream call. Its message is safe to show a client: no key, no request body. */
 export class UpstreamError extends LocalError {
   readonly failure: UpstreamFailure;
   readonly status: number | undefined;
   readonly upstreamMessage: string | undefined;
   readonly requestId: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly retryable: boolean;
+  readonly attempts: number;
+  readonly #init: UpstreamErrorDetails;
 
-  constructor(
-    failure: UpstreamFailure,
-    message: string,
-    details: { status?: number; upstreamMessage?: string; requestId?: string; cause?: unknown } = {},
-  ) {
+  constructor(failure: UpstreamFailure, message: string, details: UpstreamErrorDetails = {}) {
     super(`UPSTREAM_${failure.toUpperCase()}`, message, { cause: details.cause });
     this.failure = failure;
+    this.#init = details;
     this.status = details.status;
     this.upstreamMessage = details.upstreamMessage;
     this.requestId = details.requestId;
+    this.retryAfterMs = details.retryAfterMs;
+    this.retryable = details.retryable ?? (failure === 'network' || (details.status !== undefined && isRetryableStatus(details.status)));
+    this.attempts = details.attempts ?? 1;
+  }
+
+  /** The same failure with a note appended to its message and the attempts counted. */
+  withNote(note: string, attempts: number): UpstreamError {
+    return new UpstreamError(this.failure, `${this.message}${note}`, { ...this.#init, attempts });
+  }
+}
+
+/** The abort reason when a call runs out of time (OPENAI_TIMEOUT_MS). */
+export class DeadlineExceeded extends Error {
+  constructor(timeoutMs: number) {
+    super(`The upstream did not finish within ${timeoutMs} ms (OPENAI_TIMEOUT_MS).`);
+    this.name = 'DeadlineExceeded';
   }
 }
 
@@ -48,4 +80,23 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
   let out = text;
   for (const secret of secrets) if (secret && secret.length >= 8) out = out.split(secret).join('[redacted]');
   return out.replace(/\b(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]');
+}
+
+/**
+ * How long the upstream asks us to wait: `retry-after-ms` (OpenAI's), else `Retry-After` in
+ * seconds or as an HTTP date. Undefined when absent or unreadable.
+ */
+export function retryAfterMs(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
+  const first = (name: string): string | undefined => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const ms = Number(first('retry-after-ms'));
+  if (first('retry-after-ms') !== undefined && Number.isFinite(ms) && ms >= 0) return Math.round(ms);
+  const after = first('retry-after');
+  if (after === undefined) return undefined;
+  const seconds = Number(after);
+  if (after.trim() !== '' && Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(after);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

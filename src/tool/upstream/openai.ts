@@ -3,14 +3,13 @@ import type { Dispatcher } from 'undici';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Logger } from '../../log.ts';
 import { ChunkAccumulator, completionFromBody } from './completion.ts';
-import { redactSecrets, UpstreamError, upstreamMessageOf } from './errors.ts';
+import { DeadlineExceeded, redactSecrets, retryAfterMs, UpstreamError, upstreamMessageOf } from './errors.ts';
 import { SseParser } from './sse.ts';
 import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types.ts';
 
 export interface OpenAIUpstreamOptions {
   baseUrl: string;
   apiKey: string;
-  timeoutMs: number;
   userAgent: string;
   log: Logger;
   /** Largest accepted response body (non-streamed) or streamed text, in bytes. */
@@ -53,41 +52,28 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     const { undici, dispatcher } = await load();
     const streaming = call.onText !== undefined;
     const body = JSON.stringify(streaming ? { ...request, stream: true, stream_options: { include_usage: true } } : request);
-    // One signal for the caller's cancel and the call's deadline; listeners removed in finally.
-    const controller = new AbortController();
-    const onCallerAbort = (): void => controller.abort(call.signal.reason);
-    call.signal.addEventListener('abort', onCallerAbort, { once: true });
-    if (call.signal.aborted) onCallerAbort();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error('deadline'));
-    }, options.timeoutMs);
+    // undici's own timers (300 s by default) must not cut a call the deadline still allows.
+    const remaining = Math.max(1, call.deadline - Date.now());
     const requestOptions: RequestOptions = {
       method: 'POST',
       headers: headersFor(streaming),
       body,
       dispatcher,
-      signal: controller.signal,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      signal: call.signal,
+      headersTimeout: remaining,
+      bodyTimeout: remaining,
     };
     try {
       return streaming
         ? await streamed(undici, requestOptions, request.model, call.onText!)
         : await unary(undici, requestOptions, request.model);
     } catch (error) {
-      if (call.signal.aborted) throw call.signal.reason ?? error;
-      if (timedOut) {
-        throw new UpstreamError(
-          'timeout',
-          `The upstream did not finish within ${options.timeoutMs} ms (OPENAI_TIMEOUT_MS).`,
-        );
+      if (call.signal.aborted) {
+        const reason: unknown = call.signal.reason;
+        if (reason instanceof DeadlineExceeded) throw new UpstreamError('timeout', reason.message);
+        throw reason ?? error;
       }
       throw error instanceof UpstreamError ? error : networkError(error);
-    } finally {
-      clearTimeout(timer);
-      call.signal.removeEventListener('abort', onCallerAbort);
     }
   }
 
@@ -106,7 +92,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     const requestId = headerOf(response.headers, 'x-request-id');
     const cap = response.statusCode >= 400 ? ERROR_BODY_CAP : maxResponseBytes;
     const text = await readCapped(response.body, cap, response.statusCode < 400);
-    if (response.statusCode >= 400) throw httpError(response.statusCode, text, requestId);
+    if (response.statusCode >= 400) throw httpError(response.statusCode, text, requestId, response.headers);
     return completionFromBody(parseJson(text, requestId), model, requestId);
   }
 
@@ -119,6 +105,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     const accumulator = new ChunkAccumulator(model);
     let status = 0;
     let requestId: string | undefined;
+    let responseHeaders: Record<string, string | string[] | undefined> = {};
     let plainBody: Buffer[] | undefined;
     let plainBytes = 0;
     let done = false;
@@ -131,9 +118,12 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
       const chunk = parseJson(data, requestId) as ChatCompletionChunk & { error?: unknown };
       if (chunk && typeof chunk === 'object' && chunk.error) {
         const message = upstreamMessageOf(JSON.stringify(chunk));
+        // An error event in a 200 stream is the server failing mid-answer: worth a retry
+        // (the retry layer still will not retry once text has reached the client).
         throw new UpstreamError('http', `The upstream failed mid-stream: ${sanitize(message ?? 'unknown error')}.`, {
           status,
           requestId,
+          retryable: true,
           ...(message ? { upstreamMessage: sanitize(message) } : {}),
         });
       }
@@ -145,6 +135,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
 
     await undici.stream(url, requestOptions, ({ statusCode, headers }) => {
       status = statusCode;
+      responseHeaders = headers;
       requestId = headerOf(headers, 'x-request-id');
       const contentType = headerOf(headers, 'content-type') ?? '';
       // Error bodies, and upstreams that ignore `stream: true`, are collected whole.
@@ -170,7 +161,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
 
     if (plainBody) {
       const text = Buffer.concat(plainBody).toString('utf8');
-      if (status >= 400) throw httpError(status, text, requestId);
+      if (status >= 400) throw httpError(status, text, requestId, responseHeaders);
       const completion = completionFromBody(parseJson(text, requestId), model, requestId);
       if (completion.text) onText(completion.text);
       return completion;
@@ -182,12 +173,19 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     return accumulator.result(requestId);
   }
 
-  function httpError(status: number, body: string, requestId: string | undefined): UpstreamError {
+  function httpError(
+    status: number,
+    body: string,
+    requestId: string | undefined,
+    headers: Record<string, string | string[] | undefined>,
+  ): UpstreamError {
     const upstreamMessage = upstreamMessageOf(body);
-    const said = upstreamMessage ? `: ${sanitize(upstreamMessage)}` : '';
+    const said = upstreamMessage ? `: ${sanitize(upstreamMessage).replace(/\.$/, '')}` : '';
+    const wait = retryAfterMs(headers);
     return new UpstreamError('http', `${statusSummary(status)} (HTTP ${status})${said}. ${statusAdvice(status)}`, {
       status,
       requestId,
+      ...(wait !== undefined ? { retryAfterMs: wait } : {}),
       ...(upstreamMessage ? { upstreamMessage: sanitize(upstreamMessage) } : {}),
     });
   }

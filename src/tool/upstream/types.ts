@@ -7,6 +7,8 @@ export interface Usage {
   prompt_tokens?: number;
   completion_tokens?: number;
   total_tokens?: number;
+  /** Tokens a reasoning model spent thinking, when the upstream reports them. */
+  reasoning_tokens?: number;
 }
 
 /** What `generate` needs from one completed upstream call. */
@@ -18,10 +20,22 @@ export interface Completion {
   requestId: string | undefined;
 }
 
+export interface RetryNotice {
+  attempt: number;
+  status: number | undefined;
+  waitMs: number;
+  message: string;
+}
+
 export interface CompleteOptions {
+  /** Aborted when the call is cancelled, or (with a DeadlineExceeded reason) out of time. */
   signal: AbortSignal;
+  /** When the call as a whole must be over (epoch ms). */
+  deadline: number;
   /** When set, the upstream streams and each new piece of text is passed here as it arrives. */
   onText?: (text: string) => void;
+  /** Told before each retry. */
+  onRetry?: (notice: RetryNotice) => void;
 }
 
 /** Where prompts go: the OpenAI-compatible HTTP API, or the offline echo. */

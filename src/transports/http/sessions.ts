@@ -38,12 +38,18 @@ export class HttpSession {
   }
 
   /**
-   * No request is being served. A streamable session's GET stream does not keep it busy;
-   * a legacy session lives as long as its /sse stream, so an open stream does.
+   * Serving a request, or (legacy) holding its /sse stream open: a legacy session lives as
+   * long as its stream. A streamable session's GET stream does not make it busy.
    */
-  get idle(): boolean {
+  get busy(): boolean {
+    if (this.kind === 'legacy' && this.stream?.isOpen) return true;
+    return this.activeExchanges > 0 || this.protocol.inFlight.size > 0;
+  }
+
+  /** The client has been quiet for `idleMs` (a legacy session's open stream keeps it alive). */
+  expired(now: number, idleMs: number): boolean {
     if (this.kind === 'legacy' && this.stream?.isOpen) return false;
-    return this.activeExchanges === 0 && this.protocol.inFlight.size === 0;
+    return now - this.lastActivity >= idleMs;
   }
 
   touch(): void {
@@ -71,8 +77,9 @@ export interface SessionStoreOptions {
 }
 
 /**
- * All sessions of both HTTP transports. Idle sessions expire after `idleMs`; at the cap, the
- * session idle the longest makes room, and when none is idle a new one is refused.
+ * All sessions of both HTTP transports. A session whose client has been quiet for `idleMs`
+ * expires, and calls it still has in flight are aborted. At the cap, the quietest session
+ * that is not busy makes room; when every session is busy a new one is refused.
  */
 export class SessionStore {
   private readonly sessions = new Map<string, HttpSession>();
@@ -98,7 +105,7 @@ export class SessionStore {
     if (this.sessions.size < this.options.maxSessions) return true;
     let oldest: HttpSession | undefined;
     for (const session of this.sessions.values()) {
-      if (session.idle && (!oldest || session.lastActivity < oldest.lastActivity)) oldest = session;
+      if (!session.busy && (!oldest || session.lastActivity < oldest.lastActivity)) oldest = session;
     }
     if (!oldest) return false;
     this.delete(oldest.id, 'evicted to make room for a new session');
@@ -122,7 +129,7 @@ export class SessionStore {
 
   sweep(now = Date.now()): void {
     for (const session of this.sessions.values()) {
-      if (session.idle && now - session.lastActivity >= this.options.idleMs) this.delete(session.id, 'expired after being idle');
+      if (session.expired(now, this.options.idleMs)) this.delete(session.id, 'expired: the client was quiet too long');
     }
   }
 

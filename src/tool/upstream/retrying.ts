@@ -1,0 +1,83 @@
+import type { Logger } from '../../log.ts';
+import { DeadlineExceeded, UpstreamError } from './errors.ts';
+import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types.ts';
+
+export interface RetryOptions {
+  maxRetries: number;
+  log: Logger;
+  /** First backoff; doubles per attempt, up to `maxDelayMs`, each with ±25 % jitter. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  random?: () => number;
+}
+
+/**
+ * Retries what may succeed a moment later (408, 409, 429, 5xx, connection failures), with
+ * exponential backoff and jitter, honouring `retry-after-ms` and `Retry-After`, never past
+ * the call's deadline. A streamed call is not retried once text has reached the client.
+ * The final error says how many attempts were made and the last upstream status.
+ */
+export function withRetries(upstream: Upstream, options: RetryOptions): Upstream {
+  const base = options.baseDelayMs ?? 500;
+  const cap = options.maxDelayMs ?? 8_000;
+  const random = options.random ?? Math.random;
+
+  async function complete(request: ChatRequest, call: CompleteOptions): Promise<Completion> {
+    let delivered = false;
+    const onText = call.onText && ((text: string) => {
+      delivered = true;
+      call.onText!(text);
+    });
+    let last: UpstreamError | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await upstream.complete(request, { ...call, ...(onText ? { onText } : {}) });
+      } catch (error) {
+        if (!(error instanceof UpstreamError)) throw error;
+        last = error;
+        if (error.failure === 'timeout' || !error.retryable || delivered || attempt > options.maxRetries) {
+          throw finalError(error, attempt, last);
+        }
+        const backoff = Math.min(cap, base * 2 ** (attempt - 1)) * (0.75 + random() * 0.5);
+        const wait = Math.round(error.retryAfterMs ?? backoff);
+        if (Date.now() + wait >= call.deadline) throw finalError(error, attempt, last, ' No time was left to retry before the deadline (OPENAI_TIMEOUT_MS).');
+        const status = error.status === undefined ? 'no response' : `HTTP ${error.status}`;
+        options.log.warn('upstream attempt failed; retrying', { attempt, of: options.maxRetries + 1, status: error.status, failure: error.failure, retry_in_ms: wait, upstream_request_id: error.requestId });
+        call.onRetry?.({ attempt, status: error.status, waitMs: wait, message: `Upstream attempt ${attempt} of ${options.maxRetries + 1} failed (${status}); retrying in ${(wait / 1000).toFixed(1)} s.` });
+        try {
+          await sleep(wait, call.signal);
+        } catch (reason) {
+          if (reason instanceof DeadlineExceeded) throw finalError(timeoutError(reason), attempt, last);
+          throw reason;
+        }
+      }
+    }
+  }
+
+  return { name: upstream.name, complete, close: () => upstream.close() };
+}
+
+function timeoutError(reason: DeadlineExceeded): UpstreamError {
+  return new UpstreamError('timeout', reason.message);
+}
+
+function finalError(error: UpstreamError, attempts: number, last: UpstreamError | undefined, note = ''): UpstreamError {
+  const status = error.status ?? last?.status;
+  const summary = ` (attempts: ${attempts}; last upstream status: ${status === undefined ? 'none' : `HTTP ${status}`})`;
+  return error.withNote(`${note}${summary}`, attempts);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
