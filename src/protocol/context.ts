@@ -1,6 +1,8 @@
 import type { Logger } from '../log.ts';
 import type { LogLevel } from './logging.ts';
-import type { JsonObject, JsonRpcNotification, RequestId } from './messages.ts';
+import type { WireError } from './errors.ts';
+import type { JsonObject, JsonRpcNotification, JsonRpcRequest, RequestId } from './messages.ts';
+import type { ModernRejection } from './modern.ts';
 import type { Session } from './session.ts';
 import type { ProtocolVersion, VersionFeatures } from './versions.ts';
 
@@ -24,6 +26,12 @@ export interface Context {
   notify(message: JsonRpcNotification): void;
   /** Aborted when the transport can no longer deliver the reply (client gone, shutdown). */
   readonly signal?: AbortSignal;
+  /** The transport already knows the message is a 2026-07-28 (modern) request (HTTP: its header says so). */
+  readonly modern?: boolean;
+  /** HTTP: checks a modern request's headers against its body; the spec runs this after the envelope check. */
+  checkHeaders?(request: JsonRpcRequest): WireError | undefined;
+  /** Told when a modern request is refused before it runs, so a transport can pick a status. */
+  onModernRejection?(stage: ModernRejection): void;
 }
 
 /** What a method handler sees of the request it serves. */

@@ -1,6 +1,6 @@
 import type { CallContext, Context } from './context.ts';
 import { ErrorCode, WireError } from './errors.ts';
-import { initialize } from './lifecycle.ts';
+import { initialize, serverCapabilities, serverInfo } from './lifecycle.ts';
 import { isLogLevel, passes, type LogLevel } from './logging.ts';
 import {
   classify,
@@ -17,8 +17,17 @@ import {
   type JsonRpcResponse,
   type Reply,
 } from './messages.ts';
+import {
+  ADVERTISED_VERSIONS,
+  CACHE_HINTS,
+  checkModernVersion,
+  decorateResult,
+  hasModernEnvelope,
+  readEnvelope,
+  type ModernRejection,
+} from './modern.ts';
 import { callTool, listTools } from './tools.ts';
-import { featuresOf } from './versions.ts';
+import { featuresOf, type ProtocolVersion } from './versions.ts';
 
 type MethodHandler = (params: JsonObject, call: CallContext) => JsonObject | Promise<JsonObject>;
 
@@ -28,6 +37,20 @@ const METHODS = new Map<string, MethodHandler>([
   ['tools/call', callTool],
   ['logging/setLevel', setLevel],
 ]);
+
+/** 2026-07-28: no initialize, ping or logging/setLevel; discovery and cache hints instead. */
+const MODERN_METHODS = new Map<string, MethodHandler>([
+  ['server/discover', (_params, call) => ({ supportedVersions: [...ADVERTISED_VERSIONS], capabilities: serverCapabilities(), instructions: call.app.instructions, ...CACHE_HINTS })],
+  ['tools/list', (params, call) => ({ ...listTools(params, call), ...CACHE_HINTS })],
+  ['tools/call', callTool],
+]);
+
+/** How a request runs: its revision, and the level at which it gets log messages (none if undefined). */
+interface RunMode {
+  version: ProtocolVersion;
+  logLevel: () => LogLevel | undefined;
+  decorate?: (result: JsonObject) => JsonObject;
+}
 
 /**
  * The protocol core's one entry point: a decoded JSON value in, the reply out (or nothing,
@@ -109,6 +132,9 @@ async function handleRequest(
   const { id, method } = request;
   const params = request.params ?? {};
   const { session } = ctx;
+  // A request that names its protocol version is served by the 2026-07-28 rules, statelessly,
+  // whatever the connection negotiated before.
+  if (ctx.modern || hasModernEnvelope(request)) return handleModern(request, ctx);
   try {
     if (method === 'initialize') {
       if (inBatch) throw new WireError(ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch');
@@ -120,12 +146,52 @@ async function handleRequest(
     }
     const handler = METHODS.get(method);
     if (!handler) throw new WireError(ErrorCode.MethodNotFound, `Method not found: ${quote(method)}`);
-    if (session.inFlight.has(id)) {
-      throw new WireError(ErrorCode.InvalidRequest, `Invalid Request: id ${JSON.stringify(id)} is already in use by a request in flight`);
-    }
-    return await run(request, params, handler, ctx);
+    assertIdFree(request, ctx);
+    return await run(request, params, handler, ctx, { version: session.version, logLevel: () => session.logLevel });
   } catch (error) {
     return errorReply(id, error, ctx);
+  }
+}
+
+/** Envelope, then (HTTP) headers, then version, then the method: the order 2026-07-28 sets. */
+async function handleModern(request: JsonRpcRequest, ctx: Context): Promise<JsonRpcResponse | undefined> {
+  const { id, method } = request;
+  const reject = (stage: ModernRejection, error: unknown): JsonRpcResponse => {
+    ctx.onModernRejection?.(stage);
+    return errorReply(id, error, ctx);
+  };
+  let envelope;
+  try {
+    envelope = readEnvelope(request);
+  } catch (error) {
+    return reject('envelope', error);
+  }
+  const mismatch = ctx.checkHeaders?.(request);
+  if (mismatch) return reject('headers', mismatch);
+  let version;
+  try {
+    version = checkModernVersion(envelope.version);
+  } catch (error) {
+    return reject('version', error);
+  }
+  try {
+    const handler = MODERN_METHODS.get(method);
+    if (!handler) throw new WireError(ErrorCode.MethodNotFound, `Method not found: ${quote(method)} (not a ${version} method)`);
+    assertIdFree(request, ctx);
+    const info = serverInfo(ctx, version);
+    return await run(request, request.params ?? {}, handler, ctx, {
+      version,
+      logLevel: () => envelope.logLevel,
+      decorate: (result) => decorateResult(result, info),
+    });
+  } catch (error) {
+    return errorReply(id, error, ctx);
+  }
+}
+
+function assertIdFree(request: JsonRpcRequest, ctx: Context): void {
+  if (ctx.session.inFlight.has(request.id)) {
+    throw new WireError(ErrorCode.InvalidRequest, `Invalid Request: id ${JSON.stringify(request.id)} is already in use by a request in flight`);
   }
 }
 
@@ -135,10 +201,11 @@ async function run(
   params: JsonObject,
   handler: MethodHandler,
   ctx: Context,
+  mode: RunMode,
 ): Promise<JsonRpcResponse | undefined> {
   const { id } = request;
   const { session, app } = ctx;
-  const version = session.version!;
+  const { version } = mode;
   const controller = new AbortController();
   session.inFlight.set(id, controller);
   const onTransportAbort = (): void => void session.cancel(id, 'the transport closed');
@@ -159,12 +226,14 @@ async function run(
     session,
     notify,
     log: (level: LogLevel, data: unknown) => {
-      if (passes(level, session.logLevel)) notify(notification('notifications/message', { level, logger: app.name, data }));
+      const threshold = mode.logLevel();
+      if (threshold !== undefined && passes(level, threshold)) notify(notification('notifications/message', { level, logger: app.name, data }));
     },
   };
   try {
     const result = await handler(params, call);
-    return controller.signal.aborted ? undefined : resultResponse(id, result);
+    if (controller.signal.aborted) return undefined;
+    return resultResponse(id, mode.decorate ? mode.decorate(result) : result);
   } catch (error) {
     // A cancelled request gets no reply, whatever its handler threw on the way out.
     return controller.signal.aborted ? undefined : errorReply(id, error, ctx);

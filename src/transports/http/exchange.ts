@@ -51,8 +51,11 @@ export class PostExchange {
     this.emit(message);
   }
 
-  /** The reply (or none, for notifications and cancelled requests); ends the answer. */
-  finish(reply: Reply | undefined): void {
+  /**
+   * The reply (or none, for notifications and cancelled requests); ends the answer. `status`
+   * overrides the status of a JSON answer (2026-07-28 maps some errors to 400 and 404).
+   */
+  finish(reply: Reply | undefined, status?: number): void {
     if (this.mode === 'done') return;
     const { res, accept, headers, hasRequests } = this.options;
     if (this.mode === 'pending') {
@@ -64,7 +67,7 @@ export class PostExchange {
       } else if (!res.destroyed && (accept.json || !accept.sse)) {
         this.mode = 'done';
         this.endLive();
-        sendJson(res, isUnaddressedError(reply) ? 400 : 200, reply, headers);
+        sendJson(res, status ?? (isUnaddressedError(reply) ? 400 : 200), reply, headers);
         return;
       } else if (res.destroyed) {
         this.emit(reply);

@@ -1,11 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, ServerApp } from '../../protocol/context.ts';
 import { handle } from '../../protocol/handle.ts';
-import { isObject, parseErrorResponse, type Reply } from '../../protocol/messages.ts';
+import { classify, errorResponse, isObject, parseErrorResponse, type Reply } from '../../protocol/messages.ts';
+import type { ModernRejection } from '../../protocol/modern.ts';
 import { Session } from '../../protocol/session.ts';
-import { DEFAULT_HTTP_VERSION, isInitializeEraVersion, type InitializeEraVersion } from '../../protocol/versions.ts';
+import {
+  DEFAULT_HTTP_VERSION,
+  isInitializeEraVersion,
+  isModernVersionString,
+  isSupportedVersion,
+  type InitializeEraVersion,
+} from '../../protocol/versions.ts';
 import { EventLog } from './event-log.ts';
 import { PostExchange } from './exchange.ts';
+import { checkModernHeaders } from './modern-headers.ts';
 import { sendEmpty, sendJson, sendRpcError, TransportErrorCode, type Headers } from './reply.ts';
 import { acceptance, header, isJsonContentType, readBody } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
@@ -68,6 +76,9 @@ export class StreamableEndpoint {
       return sendJson(res, 400, parseErrorResponse('the body is not valid JSON'), headers);
     }
     const version = header(req, 'mcp-protocol-version');
+    // 2026-07-28 requests (by header or by body) are told apart before anything else.
+    const modernHeader = version !== undefined && isModernVersionString(version.trim());
+    if (modernHeader || isModernMessage(message)) return this.serveModern(req, res, message, accept, headers, modernHeader);
     if (version !== undefined && !isInitializeEraVersion(version)) {
       return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
     }
@@ -89,14 +100,12 @@ export class StreamableEndpoint {
   get(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
     const { headers } = caller;
     if (this.options.stateless) return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: stateless mode has no GET stream', { ...headers, allow: STATELESS_ALLOW });
+    const sessionId = header(req, 'mcp-session-id');
+    const refusal = this.sessionlessRefusal(req, sessionId, 'GET');
+    if (refusal) return sendRpcError(res, refusal.status, TransportErrorCode.Generic, refusal.message, { ...headers, ...refusal.headers });
     if (!acceptance(header(req, 'accept')).sse) {
       return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', headers);
     }
-    const version = header(req, 'mcp-protocol-version');
-    if (version !== undefined && !isInitializeEraVersion(version)) {
-      return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
-    }
-    const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
     const session = this.session(sessionId, caller);
     if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
@@ -126,11 +135,72 @@ export class StreamableEndpoint {
     const { headers } = caller;
     if (this.options.stateless) return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: stateless mode has no sessions', { ...headers, allow: STATELESS_ALLOW });
     const sessionId = header(req, 'mcp-session-id');
+    const refusal = this.sessionlessRefusal(req, sessionId, 'DELETE');
+    if (refusal) return sendRpcError(res, refusal.status, TransportErrorCode.Generic, refusal.message, { ...headers, ...refusal.headers });
     if (sessionId === undefined) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
     const session = this.session(sessionId, caller);
     if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
     this.options.store.delete(session.id, 'deleted by the client');
     sendEmpty(res, 204, headers);
+  }
+
+  /**
+   * GET and DELETE belong to initialize-era sessions: without a session id, a 2026-07-28
+   * client gets 405 (that revision has neither); any other version header must be one we serve.
+   */
+  private sessionlessRefusal(req: IncomingMessage, sessionId: string | undefined, method: string): { status: number; message: string; headers?: Headers } | undefined {
+    const version = header(req, 'mcp-protocol-version')?.trim();
+    if (version === undefined) return undefined;
+    if (sessionId === undefined && isModernVersionString(version)) {
+      return { status: 405, message: `Method Not Allowed: protocol ${version} has no ${method} on the MCP endpoint`, headers: { allow: ALLOW } };
+    }
+    if (!isSupportedVersion(version)) return { status: 400, message: `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}` };
+    return undefined;
+  }
+
+  /**
+   * A 2026-07-28 request: no session, no initialize, headers checked against the body, and
+   * a disconnect cancels (nothing can resume). Envelope, header and version refusals are 400;
+   * an unknown method is 404.
+   */
+  private async serveModern(
+    req: IncomingMessage,
+    res: ServerResponse,
+    message: unknown,
+    accept: { json: boolean; sse: boolean },
+    headers: Headers,
+    modernHeader: boolean,
+  ): Promise<void> {
+    if (Array.isArray(message)) {
+      return sendJson(res, 400, errorResponse(null, { code: -32600, message: 'Invalid Request: JSON-RPC batches are not part of protocol 2026-07-28' }), headers);
+    }
+    const incoming = classify(message);
+    const exchange = new PostExchange({ streams: this.options.streams, res, accept, headers, session: undefined, prime: false, hasRequests: incoming.kind === 'request' });
+    const gone = new AbortController();
+    const onClose = (): void => {
+      if (res.writableFinished) return;
+      exchange.detach();
+      gone.abort();
+    };
+    res.on('close', onClose);
+    let rejected: ModernRejection | undefined;
+    const ctx: Context = {
+      app: this.options.app,
+      session: new Session({ stateless: true }),
+      notify: (m) => exchange.notify(m),
+      signal: gone.signal,
+      modern: modernHeader,
+      checkHeaders: (request) => checkModernHeaders(req, request),
+      onModernRejection: (stage) => (rejected = stage),
+    };
+    let reply: Reply | undefined;
+    try {
+      reply = await this.options.track(handle(message, ctx));
+    } finally {
+      res.off('close', onClose);
+    }
+    const code = reply !== undefined && !Array.isArray(reply) && 'error' in reply ? reply.error.code : undefined;
+    exchange.finish(reply, rejected ? 400 : code === -32601 ? 404 : undefined);
   }
 
   /** A session the caller may use: it exists, is open, and was opened with the caller's key. */
@@ -213,6 +283,13 @@ export class StreamableEndpoint {
       if (live.sink === sink) live.sink = undefined;
     });
   }
+}
+
+/** A single request whose `_meta` names its protocol version. */
+function isModernMessage(message: unknown): boolean {
+  if (!isObject(message) || !('id' in message) || !isObject(message.params)) return false;
+  const meta = message.params._meta;
+  return isObject(meta) && 'io.modelcontextprotocol/protocolVersion' in meta;
 }
 
 function isInitialize(message: unknown): boolean {

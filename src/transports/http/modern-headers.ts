@@ -1,0 +1,56 @@
+import type { IncomingMessage } from 'node:http';
+import { ErrorCode, WireError } from '../../protocol/errors.ts';
+import { isObject, type JsonRpcRequest } from '../../protocol/messages.ts';
+import { META } from '../../protocol/modern.ts';
+import { header } from './request.ts';
+
+/** Which body field a method's `Mcp-Name` header mirrors (2026-07-28 Streamable HTTP). */
+const NAME_SOURCES: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The 2026-07-28 POST headers must be present and match the body: MCP-Protocol-Version the
+ * `_meta` version, Mcp-Method the method, Mcp-Name (for tools/call, prompts/get,
+ * resources/read) the name or uri. Values are trimmed, `=?base64?…?=` values decoded, and
+ * compared case-sensitively. A failure is -32020 (HeaderMismatch).
+ */
+export function checkModernHeaders(req: IncomingMessage, request: JsonRpcRequest): WireError | undefined {
+  const meta = isObject(request.params?._meta) ? request.params._meta : {};
+  const problem =
+    compare('MCP-Protocol-Version', header(req, 'mcp-protocol-version'), meta[META.protocolVersion], false) ??
+    compare('Mcp-Method', header(req, 'mcp-method'), request.method, false);
+  if (problem) return problem;
+  const source = NAME_SOURCES[request.method];
+  if (source === undefined) return undefined;
+  return compare('Mcp-Name', header(req, 'mcp-name'), request.params?.[source], true);
+}
+
+function compare(name: string, raw: string | undefined, body: unknown, encodable: boolean): WireError | undefined {
+  if (raw === undefined) return mismatch(`the ${name} header is required`);
+  let value = raw.trim();
+  if (encodable && value.startsWith('=?base64?') && value.endsWith('?=')) {
+    const decoded = decodeBase64(value.slice('=?base64?'.length, -'?='.length));
+    if (decoded === undefined) return mismatch(`the ${name} header is not valid =?base64?…?= encoding`);
+    value = decoded;
+  }
+  if (typeof body === 'string' && value === body) return undefined;
+  return mismatch(`${name} header value ${show(value)} does not match body value ${typeof body === 'string' ? show(body) : 'none'}`);
+}
+
+function decodeBase64(text: string): string | undefined {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) return undefined;
+  try {
+    return decoder.decode(Buffer.from(text, 'base64'));
+  } catch {
+    return undefined;
+  }
+}
+
+function show(value: string): string {
+  return `'${value.length > 80 ? `${value.slice(0, 80)}…` : value}'`;
+}
+
+function mismatch(message: string): WireError {
+  return new WireError(ErrorCode.HeaderMismatch, `Header mismatch: ${message}`);
+}

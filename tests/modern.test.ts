@@ -1,0 +1,240 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as LegacyHttpTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ModernClient, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { VERSION } from '../src/version.ts';
+import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
+import { delay } from './helpers.ts';
+import { KEY, raw, SseClient, startHttp, type TestServer } from './http-helpers.ts';
+import { BIN, StdioProcess } from './stdio-process.ts';
+
+const test = suite('protocol 2026-07-28 beside the initialize era');
+
+interface Fixture {
+  name: string;
+  transports: ('stdio' | 'http')[];
+  request: { method?: string; headers: Record<string, string>; body: string };
+  http: { status: number; body: string };
+  stdio?: string;
+}
+
+const dir = new URL('./fixtures/modern/', import.meta.url);
+const fixtures: Fixture[] = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(new URL(f, dir), 'utf8')) as Fixture);
+const expand = (text: string): string => text.replaceAll('${VERSION}', VERSION);
+
+let echo: TestServer;
+let upstream: FakeUpstream;
+let relay: TestServer;
+const processes: StdioProcess[] = [];
+
+test.before(async () => {
+  echo = await startHttp({ MCP_UPSTREAM: 'echo' });
+  upstream = await startFakeUpstream();
+  relay = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_MAX_RETRIES: '0' });
+});
+test.before.each(() => upstream.reset());
+test.after(async () => {
+  for (const p of processes) p.kill();
+  await echo.close();
+  await relay.close();
+  await upstream.close();
+});
+
+const V = '2026-07-28';
+const meta = (extra: Record<string, unknown> = {}) => ({ 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': {}, ...extra });
+const modernHeaders = (method: string, name?: string): Record<string, string> => ({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  authorization: `Bearer ${KEY}`,
+  'mcp-protocol-version': V,
+  'mcp-method': method,
+  ...(name ? { 'mcp-name': name } : {}),
+});
+
+test(`golden exchanges over HTTP (${fixtures.length} fixtures): request bytes in, exact status and bytes out`, async () => {
+  assert.ok(fixtures.length >= 20);
+  for (const fixture of fixtures) {
+    const res = await raw(echo.url, {
+      method: fixture.request.method ?? 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}`, ...fixture.request.headers },
+      ...(fixture.request.method ? {} : { body: fixture.request.body }),
+    });
+    assert.is(res.status, fixture.http.status, fixture.name);
+    assert.is(res.text, expand(fixture.http.body), fixture.name);
+  }
+});
+
+test('golden exchanges over stdio: the same bytes as over HTTP, on one process', async () => {
+  const p = new StdioProcess(['--upstream', 'echo', '--log-level', 'silent'], {});
+  processes.push(p);
+  const stdioFixtures = fixtures.filter((f) => f.transports.includes('stdio'));
+  assert.ok(stdioFixtures.length >= 12);
+  for (const fixture of stdioFixtures) {
+    const id = (JSON.parse(fixture.request.body) as { id: unknown }).id;
+    p.send(fixture.request.body);
+    await p.waitFor((m) => m.id === id);
+    const line = p.stdout.split('\n').find((l) => l.startsWith(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},`));
+    assert.is(line, expand(fixture.stdio!), fixture.name);
+    assert.is(line, expand(fixture.http.body), `${fixture.name}: stdio and HTTP agree`);
+  }
+  assert.equal(p.junk, []);
+  p.kill();
+});
+
+test('log messages only when _meta asks for them, at or above the level, on the request\'s own stream', async () => {
+  for (const [level, expected] of [[undefined, 0], ['error', 1], ['critical', 0], ['debug', 1]] as const) {
+    upstream.next({ type: 'error', status: 401, message: 'bad key' });
+    const stream = new SseClient(relay.url, {
+      headers: modernHeaders('tools/call', 'generate'),
+      body: { jsonrpc: '2.0', id: 'log', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta(level ? { 'io.modelcontextprotocol/logLevel': level } : {}) } },
+    });
+    await stream.waitForEnd();
+    // With a log message the answer is an event stream (the message precedes the result);
+    // without one it is plain JSON, which the reader sees as no events.
+    const logs = stream.messages().filter((m) => m.method === 'notifications/message');
+    assert.is(logs.length, expected, `logLevel ${level}`);
+    if (expected) assert.is(logs[0].params.level, 'error');
+  }
+});
+
+test('progress goes out on the request\'s response stream, and the result is the modern one', async () => {
+  upstream.next({ type: 'stream', pieces: ['mod', 'ern'], intervalMs: 60 });
+  const stream = new SseClient(relay.url, {
+    headers: modernHeaders('tools/call', 'generate'),
+    body: { jsonrpc: '2.0', id: 'p', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta({ progressToken: 'tok' }) } },
+  });
+  await stream.waitForEnd();
+  assert.match(String(stream.response!.headers['content-type']), /^text\/event-stream/);
+  assert.ok(stream.events.every((e) => e.id === undefined), 'no event ids: 2026-07-28 streams are not resumable');
+  const messages = stream.messages();
+  assert.is(messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.message).join(''), 'modern');
+  const result = messages.at(-1).result;
+  assert.is(result.resultType, 'complete');
+  assert.is(result.structuredContent.text, 'modern');
+  assert.is(result._meta['io.modelcontextprotocol/serverInfo'].name, 'openai-mcp-relay');
+});
+
+test('closing the response stream cancels the request and aborts its upstream call', async () => {
+  upstream.next({ type: 'hang' });
+  const stream = new SseClient(relay.url, {
+    headers: modernHeaders('tools/call', 'generate'),
+    body: { jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta() } },
+  });
+  const [request] = await upstream.waitForRequests(1);
+  const at = Date.now();
+  stream.close();
+  const closed = await request!.closed;
+  assert.ok(closed.aborted);
+  assert.ok(closed.at - at < 200, `${closed.at - at} ms`);
+});
+
+test('over stdio, notifications/cancelled cancels a modern request; no reply follows', async () => {
+  const p = new StdioProcess([], { OPENAI_API_KEY: 'k', OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MAX_RETRIES: '0' });
+  processes.push(p);
+  upstream.next({ type: 'hang' });
+  p.send({ jsonrpc: '2.0', id: 'm1', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta() } });
+  const [request] = await upstream.waitForRequests(1);
+  const at = Date.now();
+  p.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'm1' } });
+  const closed = await request!.closed;
+  assert.ok(closed.aborted);
+  assert.ok(closed.at - at < 200);
+  await delay(100);
+  assert.not.ok(p.messages.some((m) => m.id === 'm1'));
+  p.kill();
+});
+
+test('modern requests ignore Mcp-Session-Id; a notification POST gets 202', async () => {
+  const res = await raw(echo.url, { headers: { ...modernHeaders('tools/list'), 'mcp-session-id': 'whatever' }, body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta() } } });
+  assert.is(res.status, 200);
+  assert.is(res.headers['mcp-session-id'], undefined);
+  const note = await raw(echo.url, { headers: modernHeaders('notifications/cancelled'), body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } } });
+  assert.is(note.status, 202);
+  assert.is(note.text, '');
+});
+
+test('GET and DELETE inside an initialize-era session still work when the header names 2026-07-28', async () => {
+  const init = await raw(echo.url, {
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}` },
+    body: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } },
+  });
+  const session = init.headers['mcp-session-id'] as string;
+  const stream = new SseClient(echo.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${KEY}`, 'mcp-session-id': session, 'mcp-protocol-version': V } });
+  assert.is((await stream.ready).statusCode, 200);
+  const del = await raw(echo.url, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}`, 'mcp-session-id': session, 'mcp-protocol-version': V } });
+  assert.is(del.status, 204);
+  await stream.waitForEnd();
+});
+
+test('interleaved on one HTTP server: the official SDK client (initialize era), the v2 client pinned to 2026-07-28, and raw modern requests', async () => {
+  const legacy = new LegacyClient({ name: 'sdk-v1', version: '1.0.0' });
+  await legacy.connect(new LegacyHttpTransport(new URL(`${echo.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEY}` } } }));
+  const modern = new ModernClient({ name: 'sdk-v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: V } } });
+  await modern.connect(new StreamableHTTPClientTransport(new URL(`${echo.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEY}` } } }));
+  assert.is(modern.getProtocolEra(), 'modern');
+  for (let round = 0; round < 3; round++) {
+    const [a, b, c] = await Promise.all([
+      legacy.callTool({ name: 'generate', arguments: { prompt: `legacy ${round}` } }),
+      modern.callTool({ name: 'generate', arguments: { prompt: `modern ${round}` } }),
+      raw(echo.url, { headers: modernHeaders('tools/call', 'generate'), body: { jsonrpc: '2.0', id: round, method: 'tools/call', params: { name: 'generate', arguments: { prompt: `raw ${round}` }, _meta: meta() } } }),
+    ]);
+    assert.is((a.structuredContent as { text: string }).text, `legacy ${round}`);
+    assert.not.ok('resultType' in a, 'an initialize-era result has no resultType');
+    assert.is((b.structuredContent as { text: string }).text, `modern ${round}`);
+    assert.is(c.json().result.resultType, 'complete');
+    assert.is(c.json().result.structuredContent.text, `raw ${round}`);
+  }
+  const listed = await legacy.listTools();
+  assert.not.ok('ttlMs' in listed);
+  await legacy.close();
+  await modern.close();
+});
+
+test('interleaved on one stdio process: initialize-era and modern requests, each answered in its own era', async () => {
+  const p = new StdioProcess(['--upstream', 'echo'], {});
+  processes.push(p);
+  // A modern request first: it needs no initialize and starts nothing.
+  const discover = await p.request({ id: 'd', method: 'server/discover', params: { _meta: meta() } });
+  assert.is(discover.result!.resultType, 'complete');
+  const early = await p.request({ id: 'early', method: 'tools/list' });
+  assert.is(early.error!.code, -32600, 'the initialize era still needs initialize');
+  await p.initialize('2025-06-18');
+  const legacyList = await p.request({ id: 'l1', method: 'tools/list' });
+  assert.not.ok('resultType' in legacyList.result!);
+  assert.not.ok('ttlMs' in legacyList.result!);
+  const modernList = await p.request({ id: 'm1', method: 'tools/list', params: { _meta: meta() } });
+  assert.is(modernList.result!.ttlMs, 300_000);
+  const legacyCall = await p.request({ id: 'l2', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'old' } } });
+  assert.is((legacyCall.result!.structuredContent as { text: string }).text, 'old');
+  assert.not.ok('resultType' in legacyCall.result!);
+  // The session's 2025-06-18 rules stay: invalid arguments are -32602 there, a result in 2026-07-28.
+  const legacyInvalid = await p.request({ id: 'l3', method: 'tools/call', params: { name: 'generate', arguments: {} } });
+  assert.is(legacyInvalid.error!.code, -32602);
+  const modernInvalid = await p.request({ id: 'm2', method: 'tools/call', params: { name: 'generate', arguments: {}, _meta: meta() } });
+  assert.is(modernInvalid.result!.isError, true);
+  assert.equal((await p.request({ id: 'ping', method: 'ping' })).result, {});
+  assert.equal(p.junk, []);
+  p.kill();
+});
+
+test('the v2 client pinned to 2026-07-28 over stdio', async () => {
+  const client = new ModernClient({ name: 'sdk-v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: V } } });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, '--transport', 'stdio', '--upstream', 'echo', '--log-level', 'silent'], env: { PATH: process.env.PATH ?? '' } }));
+  try {
+    assert.is(client.getProtocolEra(), 'modern');
+    const { tools } = await client.listTools();
+    assert.equal(tools.map((t) => t.name), ['generate']);
+    const result = await client.callTool({ name: 'generate', arguments: { prompt: 'via stdio' } });
+    assert.is((result.structuredContent as { text: string }).text, 'via stdio');
+  } finally {
+    await client.close();
+  }
+});
+
+test.run();
