@@ -4,6 +4,7 @@ import type { ServerApp } from './protocol/context.ts';
 import { createGenerateTool } from './tool/generate.ts';
 import { Limiter } from './tool/limiter.ts';
 import { modelMatcher } from './tool/models.ts';
+import { Telemetry } from './telemetry.ts';
 import { createEchoUpstream } from './tool/upstream/echo.ts';
 import { createOpenAIUpstream } from './tool/upstream/openai.ts';
 import { withRetries } from './tool/upstream/retrying.ts';
@@ -19,6 +20,7 @@ export interface RelayApp {
 
 /** Assembles the server: identity, the `generate` tool, and its upstream (built on first call). */
 export function createRelayApp(config: Config, log: Logger): RelayApp {
+  const telemetry = new Telemetry(log);
   let upstream: Upstream | undefined;
   const getUpstream = (): Upstream =>
     (upstream ??=
@@ -26,7 +28,11 @@ export function createRelayApp(config: Config, log: Logger): RelayApp {
         ? createEchoUpstream()
         : withRetries(
             createOpenAIUpstream({ baseUrl: config.openaiBaseUrl, apiKey: config.openaiApiKey ?? '', userAgent: `${NAME}/${VERSION}`, log }),
-            { maxRetries: config.maxRetries, log },
+            {
+              maxRetries: config.maxRetries,
+              log,
+              onAttempt: (status, seconds) => telemetry.upstreamAttempt(status, seconds),
+            },
           ));
   const limiter = new Limiter(config.maxConcurrency, config.maxQueue);
   const tool = createGenerateTool({
@@ -49,6 +55,9 @@ export function createRelayApp(config: Config, log: Logger): RelayApp {
       'and get its answer. Optional arguments: system, model, temperature, max_tokens, extra.',
     tools: [tool],
     log,
+    telemetry,
   };
+  telemetry.registry.gauge('mcp_tool_calls_running', 'Tool calls holding an upstream slot.', () => [[{}, limiter.running]]);
+  telemetry.registry.gauge('mcp_tool_calls_queued', 'Tool calls waiting for an upstream slot (queue depth).', () => [[{}, limiter.queued]]);
   return { app, limiter, close: async () => upstream?.close() };
 }

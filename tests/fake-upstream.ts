@@ -14,7 +14,11 @@ export type Behaviour =
   | { type: 'error'; status: number; message?: string; body?: string; headers?: Record<string, string>; delayMs?: number }
   | { type: 'hang' }
   | { type: 'drop' }
-  | { type: 'raw'; status: number; headers?: Record<string, string>; body: string };
+  | { type: 'raw'; status: number; headers?: Record<string, string>; body: string }
+  /** Declares a longer body than it sends, then drops the connection (truncated JSON). */
+  | { type: 'truncated'; body: string }
+  /** An event stream of the given raw chunks (for malformed streams). */
+  | { type: 'raw-stream'; chunks: string[]; intervalMs?: number };
 
 export interface Received {
   method: string;
@@ -172,6 +176,23 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         res.writeHead(behaviour.status, behaviour.headers);
         res.end(behaviour.body);
         return;
+      case 'truncated':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(behaviour.body) * 2) });
+        res.write(behaviour.body, () => res.socket?.destroy());
+        return;
+      case 'raw-stream': {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const chunks = [...behaviour.chunks];
+        const next = (): void => {
+          if (res.destroyed) return;
+          const chunk = chunks.shift();
+          if (chunk === undefined) return void res.end();
+          res.write(chunk);
+          later(behaviour.intervalMs ?? 0, next);
+        };
+        next();
+        return;
+      }
     }
   };
 

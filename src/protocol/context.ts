@@ -1,4 +1,5 @@
 import type { Logger } from '../log.ts';
+import type { Telemetry } from '../telemetry.ts';
 import type { LogLevel } from './logging.ts';
 import type { WireError } from './errors.ts';
 import type { JsonObject, JsonRpcNotification, JsonRpcRequest, RequestId } from './messages.ts';
@@ -16,6 +17,16 @@ export interface ServerApp {
   readonly instructions: string;
   readonly tools: readonly Tool[];
   readonly log: Logger;
+  readonly telemetry: Telemetry;
+}
+
+/** What a tool tells about its call, for the request's log line and metrics. */
+export interface CallNotes {
+  tool?: string;
+  outcome?: string;
+  upstreamStatus?: number;
+  attempts?: number;
+  prompt?: string;
 }
 
 /** What a transport hands the protocol core with each incoming message. */
@@ -26,6 +37,8 @@ export interface Context {
   notify(message: JsonRpcNotification): void;
   /** Aborted when the transport can no longer deliver the reply (client gone, shutdown). */
   readonly signal?: AbortSignal;
+  /** For logs and metrics: the transport, and the name of the client's key (never the key). */
+  readonly origin?: { readonly transport: string; readonly key?: string };
   /** The transport already knows the message is a 2026-07-28 (modern) request (HTTP: its header says so). */
   readonly modern?: boolean;
   /** HTTP: checks a modern request's headers against its body; the spec runs this after the envelope check. */
@@ -43,6 +56,8 @@ export interface CallContext {
   readonly progressToken: ProgressToken | undefined;
   readonly app: ServerApp;
   readonly session: Session;
+  /** Filled in by the tool; logged and counted when the request ends. */
+  readonly notes: CallNotes;
   /** Sends a notification for this request; silently dropped once the reply is decided. */
   notify(message: JsonRpcNotification): void;
   /** `notifications/message` to the client, when its level allows. Never pass secrets. */

@@ -1,4 +1,4 @@
-import type { CallContext, Context } from './context.ts';
+import type { CallContext, CallNotes, Context } from './context.ts';
 import { ErrorCode, WireError } from './errors.ts';
 import { initialize, serverCapabilities, serverInfo } from './lifecycle.ts';
 import { isLogLevel, passes, type LogLevel } from './logging.ts';
@@ -99,8 +99,27 @@ async function handleOne(value: unknown, ctx: Context, inBatch: boolean): Promis
       handleNotification(incoming.message, ctx);
       return undefined;
     case 'request':
-      return handleRequest(incoming.message, ctx, inBatch);
+      return observed(incoming.message, ctx, inBatch);
   }
+}
+
+/** Handles a request and reports it once: one log line and the request counters. */
+async function observed(request: JsonRpcRequest, ctx: Context, inBatch: boolean): Promise<JsonRpcResponse | undefined> {
+  const started = performance.now();
+  const notes: CallNotes = {};
+  const reply = await handleRequest(request, ctx, inBatch, notes);
+  const status = reply === undefined ? 'cancelled' : 'error' in reply ? String(reply.error.code) : 'ok';
+  if (reply === undefined && notes.tool !== undefined) notes.outcome = 'cancelled';
+  ctx.app.telemetry.request({
+    transport: ctx.origin?.transport ?? 'unknown',
+    key: ctx.origin?.key,
+    method: request.method,
+    id: request.id,
+    status,
+    durationMs: performance.now() - started,
+    ...notes,
+  });
+  return reply;
 }
 
 function handleNotification(message: JsonRpcNotification, ctx: Context): void {
@@ -128,13 +147,14 @@ async function handleRequest(
   request: JsonRpcRequest,
   ctx: Context,
   inBatch: boolean,
+  notes: CallNotes,
 ): Promise<JsonRpcResponse | undefined> {
   const { id, method } = request;
   const params = request.params ?? {};
   const { session } = ctx;
   // A request that names its protocol version is served by the 2026-07-28 rules, statelessly,
   // whatever the connection negotiated before.
-  if (ctx.modern || hasModernEnvelope(request)) return handleModern(request, ctx);
+  if (ctx.modern || hasModernEnvelope(request)) return handleModern(request, ctx, notes);
   try {
     if (method === 'initialize') {
       if (inBatch) throw new WireError(ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch');
@@ -147,14 +167,14 @@ async function handleRequest(
     const handler = METHODS.get(method);
     if (!handler) throw new WireError(ErrorCode.MethodNotFound, `Method not found: ${quote(method)}`);
     assertIdFree(request, ctx);
-    return await run(request, params, handler, ctx, { version: session.version, logLevel: () => session.logLevel });
+    return await run(request, params, handler, ctx, notes, { version: session.version, logLevel: () => session.logLevel });
   } catch (error) {
     return errorReply(id, error, ctx);
   }
 }
 
 /** Envelope, then (HTTP) headers, then version, then the method: the order 2026-07-28 sets. */
-async function handleModern(request: JsonRpcRequest, ctx: Context): Promise<JsonRpcResponse | undefined> {
+async function handleModern(request: JsonRpcRequest, ctx: Context, notes: CallNotes): Promise<JsonRpcResponse | undefined> {
   const { id, method } = request;
   const reject = (stage: ModernRejection, error: unknown): JsonRpcResponse => {
     ctx.onModernRejection?.(stage);
@@ -179,7 +199,7 @@ async function handleModern(request: JsonRpcRequest, ctx: Context): Promise<Json
     if (!handler) throw new WireError(ErrorCode.MethodNotFound, `Method not found: ${quote(method)} (not a ${version} method)`);
     assertIdFree(request, ctx);
     const info = serverInfo(ctx, version);
-    return await run(request, request.params ?? {}, handler, ctx, {
+    return await run(request, request.params ?? {}, handler, ctx, notes, {
       version,
       logLevel: () => envelope.logLevel,
       decorate: (result) => decorateResult(result, info),
@@ -201,6 +221,7 @@ async function run(
   params: JsonObject,
   handler: MethodHandler,
   ctx: Context,
+  notes: CallNotes,
   mode: RunMode,
 ): Promise<JsonRpcResponse | undefined> {
   const { id } = request;
@@ -224,6 +245,7 @@ async function run(
     progressToken: progressTokenOf(params),
     app,
     session,
+    notes,
     notify,
     log: (level: LogLevel, data: unknown) => {
       const threshold = mode.logLevel();

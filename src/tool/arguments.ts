@@ -15,10 +15,29 @@ export interface GenerateArguments {
 export type ArgumentCheck = { ok: true; args: GenerateArguments } | { ok: false; message: string };
 
 const PARAMETERS = Object.keys(INPUT_SCHEMA.properties);
+/** Chat Completions parameters nest a few levels (response_format.json_schema...); far more is abuse. */
+const MAX_EXTRA_DEPTH = 32;
+
+/** Nesting depth of a JSON value, measured without recursion (so no depth can overflow the stack). */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > MAX_EXTRA_DEPTH) return deepest;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 /** Validates with the build-time compiled schema; the message names each parameter and what is wrong. */
 export function checkArguments(args: JsonObject): ArgumentCheck {
   if (!validate(args)) return { ok: false, message: describeErrors(validate.errors ?? []) };
+  if (args.extra !== undefined && depthOf(args.extra) > MAX_EXTRA_DEPTH) {
+    return { ok: false, message: `Invalid arguments for tool "generate": "extra" is nested more than ${MAX_EXTRA_DEPTH} levels deep.` };
+  }
   return {
     ok: true,
     args: {

@@ -53,16 +53,20 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
 
   const call = async (rawArgs: JsonObject, ctx: CallContext): Promise<JsonObject> => {
     const started = Date.now();
+    const { notes } = ctx;
+    notes.tool = TOOL_NAME;
     // Refusals read like invalid arguments: a result a model can act on from 2025-11-25 on
     // (SEP-1303), a -32602 error before.
-    const refuse = (message: string): JsonObject => {
+    const refuse = (message: string, outcome: string): JsonObject => {
+      notes.outcome = outcome;
       if (ctx.features.argumentErrorsAsResults) return errorResult(message);
       throw invalidParams(message);
     };
     const checked = checkArguments(rawArgs);
-    if (!checked.ok) return refuse(checked.message);
+    if (!checked.ok) return refuse(checked.message, 'invalid_arguments');
+    notes.prompt = checked.args.prompt;
     const problem = policyProblem(checked.args);
-    if (problem) return refuse(problem);
+    if (problem) return refuse(problem, 'refused');
 
     // One signal for the whole call: the client's cancel, or the deadline.
     const deadline = started + options.timeoutMs;
@@ -75,6 +79,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       const slot = options.limiter.acquire(controller.signal);
       if (slot === 'busy') {
         // Always a result: the call was fine, the server is full.
+        notes.outcome = 'busy';
         return errorResult(
           `The server is busy: ${options.limiter.running} calls are running and ${options.limiter.queued} are waiting ` +
             '(MCP_MAX_CONCURRENCY, MCP_MAX_QUEUE). Try again shortly.',
@@ -85,6 +90,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
         release = await slot;
       } catch (reason) {
         if (reason instanceof DeadlineExceeded) {
+          notes.outcome = 'timeout';
           return errorResult(`The call waited ${Date.now() - started} ms for a free slot and ran out of time (OPENAI_TIMEOUT_MS).`);
         }
         throw reason;
@@ -94,9 +100,16 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
           signal: controller.signal,
           deadline,
           ...(progress ? { onText: (text: string) => progress.add(text) } : {}),
-          onRetry: (notice) => ctx.log('warning', { message: notice.message, attempt: notice.attempt, status: notice.status ?? null, retry_in_ms: notice.waitMs }),
+          onRetry: (notice) => {
+            ctx.app.telemetry.retry();
+            ctx.log('warning', { message: notice.message, attempt: notice.attempt, status: notice.status ?? null, retry_in_ms: notice.waitMs });
+          },
         });
         progress?.finish();
+        notes.outcome = 'ok';
+        notes.upstreamStatus = completion.status;
+        notes.attempts = completion.attempts;
+        ctx.app.telemetry.usage(completion.usage);
         return successResult(completion, ctx.features);
       } finally {
         release();
@@ -104,6 +117,9 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
     } catch (error) {
       progress?.finish();
       if (ctx.signal.aborted || !(error instanceof UpstreamError)) throw error;
+      notes.outcome = error.failure === 'timeout' ? 'timeout' : 'upstream_error';
+      notes.upstreamStatus = error.status;
+      notes.attempts = error.attempts;
       ctx.app.log.warn('upstream call failed', {
         id: ctx.id,
         failure: error.failure,

@@ -16,6 +16,7 @@ export function completionFromBody(body: unknown, fallbackModel: string, request
     finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
     usage: usageOf(completion.usage),
     requestId,
+    status: 200,
   };
 }
 
@@ -62,6 +63,7 @@ export class ChunkAccumulator {
       finishReason: this.finishReason,
       usage: this.usage,
       requestId,
+      status: 200,
     };
   }
 }

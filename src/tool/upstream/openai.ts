@@ -91,7 +91,12 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     const response = await undici.request(url, requestOptions);
     const requestId = headerOf(response.headers, 'x-request-id');
     const cap = response.statusCode >= 400 ? ERROR_BODY_CAP : maxResponseBytes;
-    const text = await readCapped(response.body, cap, response.statusCode < 400);
+    let text: string;
+    try {
+      text = await readCapped(response.body, cap, response.statusCode < 400);
+    } catch (error) {
+      throw error instanceof UpstreamError || requestOptions.signal.aborted ? error : brokenAnswer(error, response.statusCode, requestId);
+    }
     if (response.statusCode >= 400) throw httpError(response.statusCode, text, requestId, response.headers);
     return completionFromBody(parseJson(text, requestId), model, requestId);
   }
@@ -133,7 +138,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
       if (text) onText(text);
     });
 
-    await undici.stream(url, requestOptions, ({ statusCode, headers }) => {
+    const receive = undici.stream(url, requestOptions, ({ statusCode, headers }) => {
       status = statusCode;
       responseHeaders = headers;
       requestId = headerOf(headers, 'x-request-id');
@@ -158,6 +163,13 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
         },
       });
     });
+    try {
+      await receive;
+    } catch (error) {
+      // Once the status line is in, a failure is a connection broken mid-answer.
+      if (status === 0 || error instanceof UpstreamError || requestOptions.signal.aborted) throw error;
+      throw brokenAnswer(error, status, requestId);
+    }
 
     if (plainBody) {
       const text = Buffer.concat(plainBody).toString('utf8');
@@ -188,6 +200,10 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
       ...(wait !== undefined ? { retryAfterMs: wait } : {}),
       ...(upstreamMessage ? { upstreamMessage: sanitize(upstreamMessage) } : {}),
     });
+  }
+
+  function brokenAnswer(error: unknown, status: number, requestId: string | undefined): UpstreamError {
+    return new UpstreamError('network', `The upstream's connection broke mid-answer (${errorCode(error)}).`, { status, requestId, retryable: true, cause: error });
   }
 
   function networkError(error: unknown): UpstreamError {

@@ -5,6 +5,8 @@ import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types
 export interface RetryOptions {
   maxRetries: number;
   log: Logger;
+  /** Told after every attempt: its HTTP status (none for a connection failure) and duration. */
+  onAttempt?: (status: number | undefined, seconds: number) => void;
   /** First backoff; doubles per attempt, up to `maxDelayMs`, each with ±25 % jitter. */
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -30,10 +32,14 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
     });
     let last: UpstreamError | undefined;
     for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
       try {
-        return await upstream.complete(request, { ...call, ...(onText ? { onText } : {}) });
+        const completion = await upstream.complete(request, { ...call, ...(onText ? { onText } : {}) });
+        options.onAttempt?.(completion.status, (performance.now() - started) / 1000);
+        return { ...completion, attempts: attempt };
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
+        options.onAttempt?.(error.status, (performance.now() - started) / 1000);
         last = error;
         if (error.failure === 'timeout' || !error.retryable || delivered || attempt > options.maxRetries) {
           throw finalError(error, attempt, last);

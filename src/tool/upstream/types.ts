@@ -18,6 +18,10 @@ export interface Completion {
   finishReason: string | null;
   usage: Usage | undefined;
   requestId: string | undefined;
+  /** The upstream's HTTP status (absent for the echo upstream). */
+  status?: number;
+  /** Attempts it took, retries included. */
+  attempts?: number;
 }
 
 export interface RetryNotice {

@@ -83,7 +83,7 @@ export class LegacySseEndpoint {
     const send = (out: OutgoingMessage | Reply): void => {
       for (const item of Array.isArray(out) ? out : [out]) session.stream?.send(JSON.stringify(item), undefined, 'message');
     };
-    const ctx: Context = { app: this.options.app, session: session.protocol, notify: send };
+    const ctx: Context = { app: this.options.app, session: session.protocol, notify: send, origin: { transport: 'sse', key: caller.key || undefined } };
     session.activeExchanges++;
     session.touch();
     try {

@@ -42,6 +42,7 @@ export interface HttpTransport {
 const MCP_PATH = '/mcp';
 const SSE_PATH = '/sse';
 const HEALTH_PATH = '/health';
+const METRICS_PATH = '/metrics';
 const PREFLIGHT_HEADERS = {
   'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
   'access-control-allow-headers':
@@ -76,6 +77,12 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     }
   };
 
+  app.telemetry.registry.gauge('mcp_sessions_open', 'Open sessions, by transport.', () => [
+    [{ transport: 'streamable-http' }, store.count('streamable')],
+    [{ transport: 'sse' }, store.count('legacy')],
+  ]);
+  app.telemetry.registry.gauge('mcp_sse_streams_open', 'Open event streams (GET /mcp, /sse, POST answers that stream).', () => [[{}, streams.size]]);
+
   const common = { app, store, maxBodyBytes: options.maxBodyBytes, requestTimeoutMs: options.requestTimeoutMs, maxSseStreams: options.maxSseStreams, streams, track };
   const streamable = new StreamableEndpoint({ ...common, stateless: options.stateless });
   const legacy = new LegacySseEndpoint(common);
@@ -89,12 +96,19 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
+  /** Prometheus text format; behind the same perimeter and keys as /mcp. */
+  const metrics = (req: IncomingMessage, res: ServerResponse): void => {
+    const body = app.telemetry.registry.render();
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     if (path === HEALTH_PATH) return health(req, res);
-    const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH;
+    const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH || path === METRICS_PATH;
     if (draining) {
       return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the server is shutting down', { connection: 'close', 'retry-after': 5 });
     }
@@ -110,6 +124,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     if (options.auth === 'apikey') {
       const name = keys.identify(req);
       if (name === undefined) {
+        log.info('request refused', { status: 401, method: req.method, path: path.slice(0, 100) });
         // The same answer whatever failed: no key, a malformed header, or a wrong key.
         return sendRpcError(res, 401, TransportErrorCode.Generic, 'Unauthorized: send a valid API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"', {
           ...cors,
@@ -129,6 +144,9 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
       case SSE_PATH:
         if (method === 'GET') return legacy.open(req, res, caller);
         return methodNotAllowed(res, 'GET', cors);
+      case METRICS_PATH:
+        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD', cors);
+        return metrics(req, res);
       case MESSAGES_PATH:
         if (method === 'POST') return legacy.message(req, res, caller, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
         return methodNotAllowed(res, 'POST', cors);

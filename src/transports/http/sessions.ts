@@ -95,6 +95,12 @@ export class SessionStore {
     return this.sessions.size;
   }
 
+  count(kind: HttpSession['kind']): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.kind === kind) count++;
+    return count;
+  }
+
   get(id: string): HttpSession | undefined {
     const session = this.sessions.get(id);
     return session && !session.closed ? session : undefined;

@@ -78,12 +78,12 @@ export class StreamableEndpoint {
     const version = header(req, 'mcp-protocol-version');
     // 2026-07-28 requests (by header or by body) are told apart before anything else.
     const modernHeader = version !== undefined && isModernVersionString(version.trim());
-    if (modernHeader || isModernMessage(message)) return this.serveModern(req, res, message, accept, headers, modernHeader);
+    if (modernHeader || isModernMessage(message)) return this.serveModern(req, res, message, accept, caller, modernHeader);
     if (version !== undefined && !isInitializeEraVersion(version)) {
       return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
     }
 
-    if (options.stateless) return this.serve(req, res, message, accept, headers, undefined, new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION }));
+    if (options.stateless) return this.serve(req, res, message, accept, caller, undefined, new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION }));
 
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) {
@@ -94,7 +94,7 @@ export class StreamableEndpoint {
     }
     const session = this.session(sessionId, caller);
     if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
-    return this.serve(req, res, message, accept, headers, session, session.protocol);
+    return this.serve(req, res, message, accept, caller, session, session.protocol);
   }
 
   get(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
@@ -168,9 +168,10 @@ export class StreamableEndpoint {
     res: ServerResponse,
     message: unknown,
     accept: { json: boolean; sse: boolean },
-    headers: Headers,
+    caller: Caller,
     modernHeader: boolean,
   ): Promise<void> {
+    const { headers } = caller;
     if (Array.isArray(message)) {
       return sendJson(res, 400, errorResponse(null, { code: -32600, message: 'Invalid Request: JSON-RPC batches are not part of protocol 2026-07-28' }), headers);
     }
@@ -189,6 +190,7 @@ export class StreamableEndpoint {
       session: new Session({ stateless: true }),
       notify: (m) => exchange.notify(m),
       signal: gone.signal,
+      origin: { transport: 'streamable-http', key: caller.key || undefined },
       modern: modernHeader,
       checkHeaders: (request) => checkModernHeaders(req, request),
       onModernRejection: (stage) => (rejected = stage),
@@ -221,7 +223,9 @@ export class StreamableEndpoint {
       return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
     }
     const session = new HttpSession('streamable', caller.key);
-    const reply = await this.options.track(handle(message, { app: this.options.app, session: session.protocol, notify: () => undefined }));
+    const reply = await this.options.track(
+      handle(message, { app: this.options.app, session: session.protocol, notify: () => undefined, origin: { transport: 'streamable-http', key: caller.key || undefined } }),
+    );
     const ok = reply !== undefined && !Array.isArray(reply) && 'result' in reply;
     if (ok && !store.add(session)) {
       return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
@@ -235,10 +239,11 @@ export class StreamableEndpoint {
     res: ServerResponse,
     message: unknown,
     accept: { json: boolean; sse: boolean },
-    headers: Headers,
+    caller: Caller,
     session: HttpSession | undefined,
     protocol: Session,
   ): Promise<void> {
+    const { headers } = caller;
     const exchange = new PostExchange({ streams: this.options.streams, res, accept, headers, session, prime: session !== undefined && primes(protocol.version), hasRequests: hasRequests(message) });
     // In a session a disconnect is not a cancel (the client can resume); without one, nothing
     // could receive the reply, so the call is aborted.
@@ -249,7 +254,13 @@ export class StreamableEndpoint {
       gone?.abort();
     };
     res.on('close', onClose);
-    const ctx: Context = { app: this.options.app, session: protocol, notify: (m) => exchange.notify(m), ...(gone ? { signal: gone.signal } : {}) };
+    const ctx: Context = {
+      app: this.options.app,
+      session: protocol,
+      notify: (m) => exchange.notify(m),
+      origin: { transport: 'streamable-http', key: caller.key || undefined },
+      ...(gone ? { signal: gone.signal } : {}),
+    };
     if (session) {
       session.activeExchanges++;
       session.touch();

@@ -1,0 +1,102 @@
+/**
+ * A minimal Prometheus registry: counters and histograms with labels, and gauges read at
+ * scrape time. Rendered in the text exposition format (version 0.0.4).
+ */
+type Labels = Record<string, string>;
+
+interface Family {
+  render(lines: string[]): void;
+}
+
+const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+function labelText(labels: Labels): string {
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}`;
+}
+
+export class Counter implements Family {
+  private readonly values = new Map<string, number>();
+  constructor(
+    private readonly name: string,
+    private readonly help: string,
+  ) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  render(lines: string[]): void {
+    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
+    for (const [labels, value] of this.values) lines.push(`${this.name}${labels} ${value}`);
+  }
+}
+
+export class Histogram implements Family {
+  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  constructor(
+    private readonly name: string,
+    private readonly help: string,
+    private readonly buckets: readonly number[],
+  ) {}
+
+  observe(value: number, labels: Labels = {}): void {
+    const key = labelText(labels);
+    let entry = this.series.get(key);
+    if (!entry) this.series.set(key, (entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) entry.counts[i]!++;
+    entry.sum += value;
+    entry.count++;
+  }
+
+  render(lines: string[]): void {
+    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      this.buckets.forEach((bound, i) => lines.push(`${this.name}_bucket${labelText({ ...labels, le: String(bound) })} ${counts[i]}`));
+      lines.push(`${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}`);
+      lines.push(`${this.name}_sum${labelText(labels)} ${sum}`, `${this.name}_count${labelText(labels)} ${count}`);
+    }
+  }
+}
+
+export class Gauge implements Family {
+  constructor(
+    private readonly name: string,
+    private readonly help: string,
+    private readonly read: () => [Labels, number][],
+  ) {}
+
+  render(lines: string[]): void {
+    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
+    for (const [labels, value] of this.read()) lines.push(`${this.name}${labelText(labels)} ${value}`);
+  }
+}
+
+export class Registry {
+  private readonly families = new Map<string, Family>();
+
+  counter(name: string, help: string): Counter {
+    return this.add(name, new Counter(name, help));
+  }
+
+  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
+    return this.add(name, new Histogram(name, help, buckets));
+  }
+
+  /** A gauge read when scraped; registering a name again replaces its reader. */
+  gauge(name: string, help: string, read: () => [Labels, number][]): void {
+    this.families.set(name, new Gauge(name, help, read));
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const family of this.families.values()) family.render(lines);
+    return `${lines.join('\n')}\n`;
+  }
+
+  private add<T extends Family>(name: string, family: T): T {
+    this.families.set(name, family);
+    return family;
+  }
+}

@@ -1,0 +1,79 @@
+import type { Logger } from './log.ts';
+import { Registry } from './metrics.ts';
+import type { RequestId } from './protocol/messages.ts';
+
+/** What the protocol core and the tool learn about one request, for its log line and metrics. */
+export interface RequestReport {
+  transport: string;
+  method: string;
+  id: RequestId;
+  /** The name of the client's API key (HTTP). */
+  key: string | undefined;
+  /** 'ok', 'cancelled', or the JSON-RPC error code. */
+  status: string;
+  durationMs: number;
+  tool?: string;
+  /** ok, invalid_arguments, refused, busy, upstream_error, cancelled */
+  outcome?: string;
+  upstreamStatus?: number;
+  attempts?: number;
+  /** Only logged at debug level. */
+  prompt?: string;
+}
+
+/** Methods kept as metric labels; anything else counts as "other" (clients pick method names). */
+const KNOWN_METHODS = new Set(['initialize', 'ping', 'tools/list', 'tools/call', 'logging/setLevel', 'server/discover']);
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** One log line per request, and the counters behind /metrics. */
+export class Telemetry {
+  readonly registry = new Registry();
+  private readonly log: Logger;
+  private readonly requests = this.registry.counter('mcp_requests_total', 'JSON-RPC requests handled, by method and status.');
+  private readonly toolCalls = this.registry.counter('mcp_tool_calls_total', 'Tool calls, by tool and outcome.');
+  private readonly upstreamLatency = this.registry.histogram('upstream_request_duration_seconds', 'Upstream HTTP attempts, by status class, in seconds.', LATENCY_BUCKETS);
+  private readonly retries = this.registry.counter('upstream_retries_total', 'Upstream attempts retried.');
+  private readonly tokens = this.registry.counter('upstream_tokens_total', 'Tokens the upstream reported, by type.');
+
+  constructor(log: Logger) {
+    this.log = log;
+    const started = Date.now() / 1000;
+    this.registry.gauge('process_resident_memory_bytes', 'Resident memory of the process.', () => [[{}, process.memoryUsage.rss()]]);
+    this.registry.gauge('process_start_time_seconds', 'When the process started, in seconds since the epoch.', () => [[{}, started]]);
+  }
+
+  request(report: RequestReport): void {
+    const method = KNOWN_METHODS.has(report.method) ? report.method : 'other';
+    this.requests.inc({ method, status: report.status });
+    if (report.tool !== undefined && report.outcome !== undefined) this.toolCalls.inc({ tool: report.tool, outcome: report.outcome });
+    if (!this.log.enabled('info')) return;
+    this.log.info('request', {
+      transport: report.transport,
+      method: report.method.slice(0, 100),
+      id: report.id,
+      tool: report.tool,
+      status: report.status,
+      outcome: report.outcome,
+      duration_ms: Math.round(report.durationMs * 10) / 10,
+      upstream_status: report.upstreamStatus,
+      attempts: report.attempts,
+      key: report.key,
+      ...(this.log.enabled('debug') && report.prompt !== undefined ? { prompt: report.prompt.slice(0, 2000) } : {}),
+    });
+  }
+
+  upstreamAttempt(status: number | undefined, seconds: number): void {
+    this.upstreamLatency.observe(seconds, { status: status === undefined ? 'none' : `${Math.floor(status / 100)}xx` });
+  }
+
+  retry(): void {
+    this.retries.inc();
+  }
+
+  usage(usage: { prompt_tokens?: number; completion_tokens?: number; reasoning_tokens?: number } | undefined): void {
+    if (!usage) return;
+    if (usage.prompt_tokens) this.tokens.inc({ type: 'prompt' }, usage.prompt_tokens);
+    if (usage.completion_tokens) this.tokens.inc({ type: 'completion' }, usage.completion_tokens);
+    if (usage.reasoning_tokens) this.tokens.inc({ type: 'reasoning' }, usage.reasoning_tokens);
+  }
+}
