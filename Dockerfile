@@ -2,7 +2,7 @@
 # Build:  docker build -t openai-mcp-relay .
 # Run:    docker run --rm -p 8000:8000 -e OPENAI_API_KEY -e MCP_API_KEY openai-mcp-relay
 
-# --- build: compile and bundle src/ into dist/openai-mcp-relay.mjs --------------------------
+# --- build: bundle src/ and its dependencies into dist/openai-mcp-relay.standalone.cjs ------
 FROM node:24-alpine AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -23,7 +23,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000
 WORKDIR /app
-COPY --from=build --chown=root:root /src/dist/openai-mcp-relay.mjs /app/openai-mcp-relay.mjs
+COPY --from=build --chown=root:root /src/dist/openai-mcp-relay.standalone.cjs /app/openai-mcp-relay.cjs
 # The official image's unprivileged "node" user, by number so Kubernetes' runAsNonRoot can
 # verify it; the bundle stays root-owned and read-only to it.
 USER 1000:1000
@@ -32,4 +32,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself, so shutdown drains gracefully.
-ENTRYPOINT ["node", "/app/openai-mcp-relay.mjs"]
+ENTRYPOINT ["node", "/app/openai-mcp-relay.cjs"]

@@ -21,10 +21,39 @@ export interface LoggerOptions {
 
 const RANK: Record<LogLevelName, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
+/**
+ * stderr, batched: lines written in one turn of the event loop go out in one write (a write
+ * per line costs a system call per request under load). Flushed when the process exits.
+ */
+let pending = '';
+let scheduled = false;
+let hooked = false;
+
+export function flushLogs(): void {
+  scheduled = false;
+  if (pending === '') return;
+  const out = pending;
+  pending = '';
+  process.stderr.write(out);
+}
+
+function writeStderr(line: string): void {
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', flushLogs);
+  }
+  pending += line;
+  if (pending.length > 64 * 1024) flushLogs();
+  else if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushLogs);
+  }
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const format = options.format ?? 'json';
-  const write = options.write ?? ((line: string) => void process.stderr.write(line));
+  const write = options.write ?? writeStderr;
   const threshold = RANK[level];
   const emit = (at: Exclude<LogLevelName, 'silent'>, message: string, fields?: LogFields): void => {
     if (RANK[at] < threshold) return;
@@ -40,12 +69,24 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   };
 }
 
+/** ISO timestamps, formatted once per millisecond (a busy server logs many lines in one). */
+let stampedAt = 0;
+let stamp = '';
+function now(): string {
+  const ms = Date.now();
+  if (ms !== stampedAt) {
+    stampedAt = ms;
+    stamp = new Date(ms).toISOString();
+  }
+  return stamp;
+}
+
 function jsonLine(level: string, msg: string, fields?: LogFields): string {
-  return `${safeStringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`;
+  return `${safeStringify({ time: now(), level, msg, ...fields })}\n`;
 }
 
 function textLine(level: string, msg: string, fields?: LogFields): string {
-  let line = `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}`;
+  let line = `${now()} ${level.toUpperCase().padEnd(5)} ${msg}`;
   if (fields) {
     for (const [key, value] of Object.entries(fields)) {
       if (value === undefined) continue;
@@ -57,7 +98,11 @@ function textLine(level: string, msg: string, fields?: LogFields): string {
 
 function safeStringify(value: unknown): string {
   try {
-    return JSON.stringify(value, (_key, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message } : v));
+    // A replacer slows JSON.stringify down several times; only fields holding errors need one.
+    const hasError = typeof value === 'object' && value !== null && Object.values(value).some((v) => v instanceof Error);
+    return hasError
+      ? JSON.stringify(value, (_key, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message } : v))
+      : JSON.stringify(value);
   } catch {
     return '"[unserializable]"';
   }

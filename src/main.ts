@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
 import { createRelayApp } from './app.ts';
+import { crypto } from './lazy.ts';
 import { ConfigError, helpText, loadConfig, type Config } from './config.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, flushLogs, type Logger } from './log.ts';
 import { createHttpTransport } from './transports/http/server.ts';
 import { isLoopback } from './transports/http/perimeter.ts';
 import { serveStdio } from './transports/stdio.ts';
@@ -60,7 +60,8 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
   let apiKeys = config.apiKeys;
   if (config.auth === 'apikey' && apiKeys.length === 0) {
     // No key configured: make one, and show it on stderr only, never on stdout or in JSON logs.
-    const key = randomBytes(32).toString('base64url');
+    const key = crypto().randomBytes(32).toString('base64url');
+    flushLogs();
     apiKeys = [{ name: 'generated', key }];
     process.stderr.write(
       `Generated MCP API Key: ${key}\n` +
@@ -130,6 +131,7 @@ function guardProcess(log: Logger): void {
 }
 
 function fail(message: string): void {
+  flushLogs();
   process.stderr.write(`${message}\n`);
   process.exitCode = 1;
 }

@@ -15,21 +15,30 @@ function labelText(labels: Labels): string {
   return entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}`;
 }
 
+/** Series are found by their label values joined (cheap on every request); the text is built once. */
+function seriesKey(labels: Labels): string {
+  let key = '';
+  for (const name in labels) key += `${labels[name]}\u0001`;
+  return key;
+}
+
 export class Counter implements Family {
-  private readonly values = new Map<string, number>();
+  private readonly series = new Map<string, { text: string; value: number }>();
   constructor(
     private readonly name: string,
     private readonly help: string,
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
-    const key = labelText(labels);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
+    const key = seriesKey(labels);
+    const entry = this.series.get(key);
+    if (entry) entry.value += by;
+    else this.series.set(key, { text: labelText(labels), value: by });
   }
 
   render(lines: string[]): void {
     lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
-    for (const [labels, value] of this.values) lines.push(`${this.name}${labels} ${value}`);
+    for (const { text, value } of this.series.values()) lines.push(`${this.name}${text} ${value}`);
   }
 }
 
@@ -42,7 +51,7 @@ export class Histogram implements Family {
   ) {}
 
   observe(value: number, labels: Labels = {}): void {
-    const key = labelText(labels);
+    const key = seriesKey(labels);
     let entry = this.series.get(key);
     if (!entry) this.series.set(key, (entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) entry.counts[i]!++;

@@ -12,7 +12,6 @@ import * as assert from 'uvu/assert';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
 import { delay } from './helpers.ts';
 import { raw, SseClient } from './http-helpers.ts';
-import { BIN } from './stdio-process.ts';
 
 const test = suite(`the bundle alone, on Node ${process.versions.node}`);
 let dir: string;
@@ -22,8 +21,8 @@ const children: ReturnType<typeof spawn>[] = [];
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relay-bundle-'));
-  bundle = join(dir, 'openai-mcp-relay.mjs');
-  copyFileSync(BIN, bundle);
+  bundle = join(dir, 'openai-mcp-relay.cjs');
+  copyFileSync(new URL('../dist/openai-mcp-relay.standalone.cjs', import.meta.url).pathname, bundle);
   upstream = await startFakeUpstream();
 });
 test.after(async () => {

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { loadConfig, SETTINGS } from '../src/config.ts';
 
 const test = suite('configuration');
-const BIN = new URL('../dist/openai-mcp-relay.mjs', import.meta.url).pathname;
+const BIN = new URL('../dist/openai-mcp-relay.cjs', import.meta.url).pathname;
 
 function config(argv: string[], env: Record<string, string> = {}) {
   const action = loadConfig(argv, env);

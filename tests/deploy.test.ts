@@ -31,7 +31,7 @@ test('Dockerfile: multi-stage, Node LTS alpine, the runtime stage holds only the
   const runtime = all.at(-1)!;
   const copies = runtime.instructions.filter((i) => i.op === 'COPY' || i.op === 'ADD');
   assert.is(copies.length, 1, 'one file copied into the runtime stage');
-  assert.match(copies[0]!.args, /--from=build\b.*\/dist\/openai-mcp-relay\.mjs\s+\/app\/openai-mcp-relay\.mjs$/);
+  assert.match(copies[0]!.args, /--from=build\b.*\/dist\/openai-mcp-relay\.standalone\.cjs\s+\/app\/openai-mcp-relay\.cjs$/);
   const runtimeText = runtime.instructions.map((i) => `${i.op} ${i.args}`).join('\n');
   assert.not.match(runtimeText, /node_modules|npm (ci|install)|apk add|COPY \S*\s*(src|scripts)\b/);
 });
@@ -46,7 +46,7 @@ test('Dockerfile: non-root, port 8000, a curl-free healthcheck every 30 s with a
   assert.match(health, /--timeout=10s/);
   assert.match(health, /CMD \["node", "-e", .*\/health/);
   assert.not.match(health, /curl|wget/);
-  assert.match(one('ENTRYPOINT'), /^\["node", "\/app\/openai-mcp-relay\.mjs"\]$/, 'exec form: node is PID 1 and gets SIGTERM');
+  assert.match(one('ENTRYPOINT'), /^\["node", "\/app\/openai-mcp-relay\.cjs"\]$/, 'exec form: node is PID 1 and gets SIGTERM');
 });
 
 test('Dockerfile: no secret or placeholder key baked in', () => {

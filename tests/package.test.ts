@@ -23,7 +23,7 @@ test('npm pack holds the bundle, the README, the license and package.json, nothi
   const packed = npm(['pack', '--json', '--pack-destination', dir], root);
   assert.is(packed.status, 0, packed.stderr);
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-  assert.equal(info!.files.map((f) => f.path).sort(), ['LICENSE', 'README.md', 'dist/openai-mcp-relay.mjs', 'package.json']);
+  assert.equal(info!.files.map((f) => f.path).sort(), ['LICENSE', 'README.md', 'dist/openai-mcp-relay.cjs', 'package.json']);
 });
 
 test('installed from the tarball (offline, from the npm cache), `npx openai-mcp-relay --transport stdio` serves', async () => {

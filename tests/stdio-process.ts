@@ -1,7 +1,7 @@
 /** Spawns the built server in stdio mode and speaks raw JSON lines to it. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
-export const BIN = new URL('../dist/openai-mcp-relay.mjs', import.meta.url).pathname;
+export const BIN = new URL('../dist/openai-mcp-relay.cjs', import.meta.url).pathname;
 
 export interface RawMessage {
   jsonrpc?: string;

@@ -52,7 +52,12 @@ export interface CallContext {
   readonly id: RequestId;
   readonly version: ProtocolVersion;
   readonly features: VersionFeatures;
+  /** Aborted when the request is cancelled (reason: CancelledError) or by `abort`. */
   readonly signal: AbortSignal;
+  /** Aborts the request's own work with a reason of the tool's (a deadline); the reply still goes out. */
+  abort(reason: Error): void;
+  /** True once the client or transport cancelled the request: no reply will be sent. */
+  readonly cancelled: boolean;
   readonly progressToken: ProgressToken | undefined;
   readonly app: ServerApp;
   readonly session: Session;

@@ -26,6 +26,7 @@ import {
   readEnvelope,
   type ModernRejection,
 } from './modern.ts';
+import { CancelledError } from './session.ts';
 import { callTool, listTools } from './tools.ts';
 import { featuresOf, type ProtocolVersion } from './versions.ts';
 
@@ -234,14 +235,20 @@ async function run(
   if (ctx.signal?.aborted) onTransportAbort();
 
   let settled = false;
+  // Only a cancel (CancelledError) silences a request; a tool's own abort (its deadline) does not.
+  const isCancelled = (): boolean => controller.signal.aborted && controller.signal.reason instanceof CancelledError;
   const notify = (message: JsonRpcNotification): void => {
-    if (!settled && !controller.signal.aborted) ctx.notify(message);
+    if (!settled && !isCancelled()) ctx.notify(message);
   };
   const call: CallContext = {
     id,
     version,
     features: featuresOf(version),
     signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
+    get cancelled() {
+      return isCancelled();
+    },
     progressToken: progressTokenOf(params),
     app,
     session,
@@ -254,11 +261,11 @@ async function run(
   };
   try {
     const result = await handler(params, call);
-    if (controller.signal.aborted) return undefined;
+    if (isCancelled()) return undefined;
     return resultResponse(id, mode.decorate ? mode.decorate(result) : result);
   } catch (error) {
     // A cancelled request gets no reply, whatever its handler threw on the way out.
-    return controller.signal.aborted ? undefined : errorReply(id, error, ctx);
+    return isCancelled() ? undefined : errorReply(id, error, ctx);
   } finally {
     settled = true;
     ctx.signal?.removeEventListener('abort', onTransportAbort);

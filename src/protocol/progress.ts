@@ -36,7 +36,7 @@ export class ProgressReporter {
   /** Sends what is pending and stops; call before the reply goes out. */
   finish(): void {
     if (this.finished) return;
-    if (!this.call.signal.aborted) this.flush();
+    if (!this.call.cancelled) this.flush();
     this.finished = true;
     this.clearTimer();
   }

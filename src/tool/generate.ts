@@ -68,15 +68,12 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
     const problem = policyProblem(checked.args);
     if (problem) return refuse(problem, 'refused');
 
-    // One signal for the whole call: the client's cancel, or the deadline.
+    // The request's own signal carries both the client's cancel and, through ctx.abort, the deadline.
     const deadline = started + options.timeoutMs;
-    const controller = new AbortController();
-    const onCancel = (): void => controller.abort(ctx.signal.reason);
-    ctx.signal.addEventListener('abort', onCancel, { once: true });
-    const timer = setTimeout(() => controller.abort(new DeadlineExceeded(options.timeoutMs)), options.timeoutMs);
+    const timer = setTimeout(() => ctx.abort(new DeadlineExceeded(options.timeoutMs)), options.timeoutMs);
     const progress = ctx.progressToken === undefined ? undefined : new ProgressReporter(ctx.progressToken, ctx);
     try {
-      const slot = options.limiter.acquire(controller.signal);
+      const slot = options.limiter.acquire(ctx.signal);
       if (slot === 'busy') {
         // Always a result: the call was fine, the server is full.
         notes.outcome = 'busy';
@@ -97,7 +94,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       }
       try {
         const completion = await options.upstream().complete(buildRequest(checked.args, options), {
-          signal: controller.signal,
+          signal: ctx.signal,
           deadline,
           ...(progress ? { onText: (text: string) => progress.add(text) } : {}),
           onRetry: (notice) => {
@@ -116,7 +113,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       }
     } catch (error) {
       progress?.finish();
-      if (ctx.signal.aborted || !(error instanceof UpstreamError)) throw error;
+      if (ctx.cancelled || !(error instanceof UpstreamError)) throw error;
       notes.outcome = error.failure === 'timeout' ? 'timeout' : 'upstream_error';
       notes.upstreamStatus = error.status;
       notes.attempts = error.attempts;
@@ -131,7 +128,6 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       return errorResult(error.message);
     } finally {
       clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onCancel);
     }
   };
 

@@ -1,5 +1,4 @@
-import { Writable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { Writable, type Readable } from 'node:stream';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Logger } from '../../log.ts';
 import { ChunkAccumulator, completionFromBody } from './completion.ts';
@@ -16,7 +15,8 @@ export interface OpenAIUpstreamOptions {
   maxResponseBytes?: number;
 }
 
-type Undici = typeof import('undici');
+type Undici = typeof import('./undici.ts');
+type Dispatcher = import('./undici.ts').Dispatcher;
 
 const ERROR_BODY_CAP = 64 * 1024;
 
@@ -26,25 +26,27 @@ const ERROR_BODY_CAP = 64 * 1024;
  * undici is imported on the first call, so start-up pays nothing for it.
  */
 export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
-  const url = `${options.baseUrl}/chat/completions`;
-  const origin = new URL(url).origin;
+  const url = new URL(`${options.baseUrl}/chat/completions`);
+  const origin = url.origin;
+  const path = `${url.pathname}${url.search}`;
   const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
   let loaded: Promise<{ undici: Undici; dispatcher: Dispatcher }> | undefined;
 
   const load = (): Promise<{ undici: Undici; dispatcher: Dispatcher }> =>
-    (loaded ??= import('undici').then((undici) => ({
+    (loaded ??= import('./undici.ts').then((undici) => ({
       undici,
-      // No connection cap: a pool smaller than the calls in flight caps throughput at
-      // pool size / upstream latency (../shared/MEASURED.md).
-      dispatcher: new undici.EnvHttpProxyAgent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }),
+      dispatcher: undici.createDispatcher({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }),
     })));
 
+  // Built once: every call sends the same headers.
   const headersFor = (streaming: boolean): Record<string, string> => ({
     'content-type': 'application/json',
     accept: streaming ? 'text/event-stream' : 'application/json',
     authorization: `Bearer ${options.apiKey}`,
     'user-agent': options.userAgent,
   });
+  const unaryHeaders = headersFor(false);
+  const streamHeaders = headersFor(true);
 
   const sanitize = (text: string): string => redactSecrets(text, [options.apiKey]);
 
@@ -55,18 +57,19 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     // undici's own timers (300 s by default) must not cut a call the deadline still allows.
     const remaining = Math.max(1, call.deadline - Date.now());
     const requestOptions: RequestOptions = {
+      origin,
+      path,
       method: 'POST',
-      headers: headersFor(streaming),
+      headers: streaming ? streamHeaders : unaryHeaders,
       body,
-      dispatcher,
       signal: call.signal,
       headersTimeout: remaining,
       bodyTimeout: remaining,
     };
     try {
       return streaming
-        ? await streamed(undici, requestOptions, request.model, call.onText!)
-        : await unary(undici, requestOptions, request.model);
+        ? await streamed(undici, dispatcher, requestOptions, request.model, call.onText!)
+        : await unary(undici, dispatcher, requestOptions, request.model);
     } catch (error) {
       if (call.signal.aborted) {
         const reason: unknown = call.signal.reason;
@@ -78,22 +81,25 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
   }
 
   interface RequestOptions {
+    origin: string;
+    path: string;
     method: 'POST';
     headers: Record<string, string>;
     body: string;
-    dispatcher: Dispatcher;
     signal: AbortSignal;
     headersTimeout: number;
     bodyTimeout: number;
   }
 
-  async function unary(undici: Undici, requestOptions: RequestOptions, model: string): Promise<Completion> {
-    const response = await undici.request(url, requestOptions);
+  async function unary(undici: Undici, dispatcher: Dispatcher, requestOptions: RequestOptions, model: string): Promise<Completion> {
+    const response = await undici.request(dispatcher, requestOptions);
     const requestId = headerOf(response.headers, 'x-request-id');
     const cap = response.statusCode >= 400 ? ERROR_BODY_CAP : maxResponseBytes;
     let text: string;
     try {
-      text = await readCapped(response.body, cap, response.statusCode < 400);
+      // A declared length within the cap can be read by undici's own (faster) consumer.
+      const declared = Number(headerOf(response.headers, 'content-length'));
+      text = declared >= 0 && declared <= cap ? await response.body.text() : await readCapped(response.body, cap, response.statusCode < 400);
     } catch (error) {
       throw error instanceof UpstreamError || requestOptions.signal.aborted ? error : brokenAnswer(error, response.statusCode, requestId);
     }
@@ -103,6 +109,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
 
   async function streamed(
     undici: Undici,
+    dispatcher: Dispatcher,
     requestOptions: RequestOptions,
     model: string,
     onText: (text: string) => void,
@@ -138,7 +145,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
       if (text) onText(text);
     });
 
-    const receive = undici.stream(url, requestOptions, ({ statusCode, headers }) => {
+    const receive = undici.stream(dispatcher, requestOptions, ({ statusCode, headers }) => {
       status = statusCode;
       responseHeaders = headers;
       requestId = headerOf(headers, 'x-request-id');
@@ -232,19 +239,40 @@ function parseJson(text: string, requestId: string | undefined): unknown {
   }
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap: number, strict: boolean): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > cap) {
+/** Reads a body up to `cap` bytes (events, not async iteration: this is on every call's path). */
+function readCapped(body: Readable, cap: number, strict: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      body.off('data', onData);
+      body.off('end', done);
+      body.off('error', onError);
+      resolve(Buffer.concat(chunks, Math.min(size, cap)).toString('utf8'));
+    };
+    const onError = (error: Error): void => {
+      body.off('data', onData);
+      body.off('end', done);
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= cap) return void chunks.push(chunk);
+      body.off('error', onError);
+      body.on('error', () => undefined);
       body.destroy();
-      if (strict) throw new UpstreamError('protocol', 'The upstream\'s answer exceeds the size limit.');
-      break;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+      if (strict) {
+        body.off('data', onData);
+        body.off('end', done);
+        reject(new UpstreamError('protocol', 'The upstream\'s answer exceeds the size limit.'));
+      } else {
+        done();
+      }
+    };
+    body.on('data', onData);
+    body.on('end', done);
+    body.on('error', onError);
+  });
 }
 
 function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

@@ -26,17 +26,19 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
 
   async function complete(request: ChatRequest, call: CompleteOptions): Promise<Completion> {
     let delivered = false;
-    const onText = call.onText && ((text: string) => {
-      delivered = true;
-      call.onText!(text);
-    });
+    const onText = call.onText;
+    // Only a streamed call needs watching for text already sent.
+    const attemptOptions: CompleteOptions = onText
+      ? { ...call, onText: (text: string) => ((delivered = true), onText(text)) }
+      : call;
     let last: UpstreamError | undefined;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       try {
-        const completion = await upstream.complete(request, { ...call, ...(onText ? { onText } : {}) });
+        const completion = await upstream.complete(request, attemptOptions);
         options.onAttempt?.(completion.status, (performance.now() - started) / 1000);
-        return { ...completion, attempts: attempt };
+        completion.attempts = attempt;
+        return completion;
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         options.onAttempt?.(error.status, (performance.now() - started) / 1000);

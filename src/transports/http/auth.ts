@@ -1,21 +1,27 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { crypto } from '../../lazy.ts';
 import { header } from './request.ts';
 
 /**
  * Client API keys, kept only as SHA-256 digests. A presented key is hashed and compared with
  * every digest in constant time; what is returned is the key's name, for logs and for binding
- * sessions to the key that opened them.
+ * sessions to the key that opened them. (Digests are made on the first request, so an idle
+ * server has not loaded node:crypto.)
  */
 export class ApiKeys {
-  private readonly entries: { name: string; digest: Buffer }[];
+  private keys: readonly { name: string; key: string }[] | undefined;
+  private digests: { name: string; digest: Buffer }[] | undefined;
 
   constructor(keys: readonly { name: string; key: string }[]) {
-    this.entries = keys.map(({ name, key }) => ({ name, digest: digest(key) }));
+    this.keys = keys;
   }
 
-  get size(): number {
-    return this.entries.length;
+  private get entries(): { name: string; digest: Buffer }[] {
+    if (!this.digests) {
+      this.digests = (this.keys ?? []).map(({ name, key }) => ({ name, digest: digest(key) }));
+      this.keys = undefined;
+    }
+    return this.digests;
   }
 
   /** The name of the key the request presents (Authorization: Bearer, or X-API-Key), if valid. */
@@ -23,6 +29,7 @@ export class ApiKeys {
     const presented = presentedKey(req);
     if (presented === undefined) return undefined;
     const candidate = digest(presented);
+    const { timingSafeEqual } = crypto();
     let match: string | undefined;
     for (const entry of this.entries) {
       // Every digest is compared, so timing says nothing about which one matched.
@@ -43,5 +50,5 @@ function presentedKey(req: IncomingMessage): string | undefined {
 }
 
 function digest(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
+  return crypto().createHash('sha256').update(key, 'utf8').digest();
 }

@@ -27,17 +27,22 @@ export interface ExchangeOptions {
  */
 export class PostExchange {
   private readonly options: ExchangeOptions;
-  private readonly live: LiveStream | undefined;
+  /** The session's record of this stream, made once the answer streams or the client goes. */
+  private live: LiveStream | undefined;
   private sink: SseSink | undefined;
   private mode: 'pending' | 'sse' | 'done' = 'pending';
 
   constructor(options: ExchangeOptions) {
     this.options = options;
-    const { session, hasRequests } = options;
-    if (session && hasRequests) {
+  }
+
+  private ensureLive(): LiveStream | undefined {
+    const { session, hasRequests } = this.options;
+    if (!this.live && session && hasRequests) {
       this.live = { key: session.nextStreamKey('p'), sink: undefined };
       session.liveStreams.set(this.live.key, this.live);
     }
+    return this.live;
   }
 
   /** A notification about the request being served. Dropped when no stream can carry it. */
@@ -83,7 +88,8 @@ export class PostExchange {
 
   /** The client went away: in a session the call runs on and its events wait in the log. */
   detach(): void {
-    if (this.live) this.live.sink = undefined;
+    const live = this.ensureLive();
+    if (live) live.sink = undefined;
     this.sink = undefined;
   }
 
@@ -92,9 +98,10 @@ export class PostExchange {
     this.mode = 'sse';
     if (res.destroyed || res.headersSent) return;
     this.sink = new SseSink(this.options.streams, res, headers);
-    if (this.live && session) {
-      this.live.sink = this.sink;
-      if (prime) this.sink.prime(session.events.nextId(this.live.key));
+    const live = this.ensureLive();
+    if (live && session) {
+      live.sink = this.sink;
+      if (prime) this.sink.prime(session.events.nextId(live.key));
     }
   }
 

@@ -13,7 +13,6 @@ export interface LegacySseOptions {
   app: ServerApp;
   store: SessionStore;
   maxBodyBytes: number;
-  requestTimeoutMs: number;
   maxSseStreams: number;
   streams: StreamRegistry;
   track<T>(work: Promise<T>): Promise<T>;
@@ -67,7 +66,7 @@ export class LegacySseEndpoint {
     if (version !== undefined && !isInitializeEraVersion(version)) {
       return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
     }
-    const body = await readBody(req, this.options.maxBodyBytes, this.options.requestTimeoutMs);
+    const body = await readBody(req, this.options.maxBodyBytes);
     if (!body.ok) {
       const code = body.status === 400 ? -32700 : TransportErrorCode.Generic;
       return sendRpcError(res, body.status, code, body.message, body.status === 400 ? headers : { ...headers, connection: 'close' });

@@ -83,7 +83,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
   ]);
   app.telemetry.registry.gauge('mcp_sse_streams_open', 'Open event streams (GET /mcp, /sse, POST answers that stream).', () => [[{}, streams.size]]);
 
-  const common = { app, store, maxBodyBytes: options.maxBodyBytes, requestTimeoutMs: options.requestTimeoutMs, maxSseStreams: options.maxSseStreams, streams, track };
+  const common = { app, store, maxBodyBytes: options.maxBodyBytes, maxSseStreams: options.maxSseStreams, streams, track };
   const streamable = new StreamableEndpoint({ ...common, stateless: options.stateless });
   const legacy = new LegacySseEndpoint(common);
 
@@ -156,11 +156,11 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
   };
 
   const server = createServer(
-    // A slow client gets this long for its headers, and a little longer than the body timeout
-    // for the whole request (the body reader answers 408 itself, with a JSON body).
+    // A slow client gets this long for its headers, and MCP_REQUEST_TIMEOUT_MS for the whole
+    // request, body included; past either, clientError below answers 408 with a JSON body.
     {
       headersTimeout: Math.min(10_000, options.requestTimeoutMs),
-      requestTimeout: options.requestTimeoutMs + 5_000,
+      requestTimeout: options.requestTimeoutMs,
       keepAliveTimeout: 5_000,
       // How often those timeouts are checked (Node's default, 30 s, lets slow clients linger).
       connectionsCheckingInterval: 1_000,
@@ -181,7 +181,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     const [status, reason, message] =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', 'The request did not arrive in time']
+        ? [408, 'Request Timeout', `The request did not arrive within ${options.requestTimeoutMs} ms (MCP_REQUEST_TIMEOUT_MS)`]
         : error.code === 'HPE_HEADER_OVERFLOW'
           ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
           : [400, 'Bad Request', 'Malformed HTTP request'];

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { crypto } from '../../lazy.ts';
 import type { Logger } from '../../log.ts';
 import { Session } from '../../protocol/session.ts';
 import { EventLog } from './event-log.ts';
@@ -28,7 +28,7 @@ export class HttpSession {
 
   constructor(kind: 'streamable' | 'legacy', owner: string) {
     // 192 random bits in base64url: visible ASCII, as the transport spec requires.
-    this.id = randomBytes(24).toString('base64url');
+    this.id = crypto().randomBytes(24).toString('base64url');
     this.kind = kind;
     this.owner = owner;
   }

@@ -24,7 +24,6 @@ export interface StreamableOptions {
   store: SessionStore;
   stateless: boolean;
   maxBodyBytes: number;
-  requestTimeoutMs: number;
   maxSseStreams: number;
   streams: StreamRegistry;
   /** Counts POSTs being served, so shutdown can wait for them. */
@@ -64,7 +63,7 @@ export class StreamableEndpoint {
     if (!isJsonContentType(header(req, 'content-type'))) {
       return sendRpcError(res, 415, TransportErrorCode.Generic, 'Unsupported Media Type: Content-Type must be application/json', headers);
     }
-    const body = await readBody(req, options.maxBodyBytes, options.requestTimeoutMs);
+    const body = await readBody(req, options.maxBodyBytes);
     if (!body.ok) {
       const code = body.status === 400 ? -32700 : TransportErrorCode.Generic;
       return sendRpcError(res, body.status, code, body.message, body.status === 400 ? headers : { ...headers, connection: 'close' });

@@ -1,0 +1,150 @@
+/** Load generation for the benchmarks: MCP clients over Streamable HTTP, and direct upstream calls. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+
+export interface LoadResult {
+  calls: number;
+  errors: number;
+  seconds: number;
+  /** Milliseconds, sorted. */
+  latencies: number[];
+}
+
+export const percentile = (sorted: readonly number[], p: number): number =>
+  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+const CALL = (id: number) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'Say something short.' } } });
+
+/** Reads a JSON-RPC response from a JSON or event-stream body. */
+async function readReply(contentType: string | undefined, body: { text(): Promise<string> }): Promise<{ result?: { isError?: boolean }; error?: unknown }> {
+  const text = await body.text();
+  if (contentType?.startsWith('text/event-stream')) {
+    const data = text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).at(-1);
+    return data ? (JSON.parse(data.slice(6)) as { result?: { isError?: boolean } }) : { error: 'no data' };
+  }
+  return JSON.parse(text) as { result?: { isError?: boolean } };
+}
+
+export interface McpLoadOptions {
+  url: string;
+  headers: Record<string, string>;
+  clients: number;
+  /** Run for this long after `warmupMs`... */
+  durationMs?: number;
+  warmupMs?: number;
+  /** ...or make this many calls per client, the first `warmupCalls` of them not measured. */
+  callsPerClient?: number;
+  warmupCalls?: number;
+}
+
+/**
+ * `clients` MCP clients, each with its own session, each calling tools/call back to back.
+ * Latencies are recorded after the warm-up only.
+ */
+export async function mcpLoad(options: McpLoadOptions): Promise<LoadResult> {
+  const pool = new Pool(options.url, { connections: options.clients, pipelining: 1, keepAliveTimeout: 60_000 });
+  const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...options.headers };
+  const post = (headers: Record<string, string>, body: string) => pool.request({ path: '/mcp', method: 'POST', headers, body, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  const sessions = await Promise.all(
+    Array.from({ length: options.clients }, async (_, i) => {
+      const init = await post(base, JSON.stringify({ jsonrpc: '2.0', id: `init-${i}`, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }));
+      await init.body.text();
+      const session = init.headers['mcp-session-id'] as string;
+      const headers = { ...base, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+      const ready = await post(headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+      await ready.body.text();
+      return headers;
+    }),
+  );
+  const latencies: number[] = [];
+  let errors = 0;
+  let calls = 0;
+  const started = performance.now();
+  const measureFrom = started + (options.warmupMs ?? 0);
+  const stopAt = options.durationMs === undefined ? Infinity : measureFrom + options.durationMs;
+  let id = 0;
+  let firstMeasured = Infinity;
+  await Promise.all(
+    sessions.map(async (headers) => {
+      for (let n = 0; options.callsPerClient === undefined || n < options.callsPerClient; n++) {
+        const t0 = performance.now();
+        if (t0 >= stopAt) return;
+        const measured = t0 >= measureFrom && n >= (options.warmupCalls ?? 0);
+        if (measured && t0 < firstMeasured) firstMeasured = t0;
+        try {
+          const res = await post(headers, CALL(++id));
+          const reply = await readReply(res.headers['content-type'] as string | undefined, res.body);
+          if (res.statusCode !== 200 || !reply.result || reply.result.isError) errors++;
+        } catch {
+          errors++;
+        }
+        if (measured) {
+          latencies.push(performance.now() - t0);
+          calls++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - Math.max(measureFrom, started, firstMeasured === Infinity ? started : firstMeasured)) / 1000;
+  await pool.close();
+  return { calls, errors, seconds, latencies: latencies.sort((a, b) => a - b) };
+}
+
+/** The same Chat Completions call straight to the upstream, one at a time: the baseline for overhead. */
+export async function directLoad(upstreamUrl: string, durationMs: number, warmupMs: number): Promise<LoadResult> {
+  const pool = new Pool(upstreamUrl, { connections: 1 });
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say something short.' }], temperature: 0.2 });
+  const latencies: number[] = [];
+  const started = performance.now();
+  const measureFrom = started + warmupMs;
+  const stopAt = measureFrom + durationMs;
+  for (;;) {
+    const t0 = performance.now();
+    if (t0 >= stopAt) break;
+    const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body });
+    await res.body.json();
+    if (t0 >= measureFrom) latencies.push(performance.now() - t0);
+  }
+  await pool.close();
+  return { calls: latencies.length, errors: 0, seconds: durationMs / 1000, latencies: latencies.sort((a, b) => a - b) };
+}
+
+/** Resident memory now and at its peak, in MiB, from /proc. */
+export function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** Starts a server process and resolves once it prints `"port":N` (or `listening N`) on stdout or stderr. */
+export async function startProcess(command: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
+  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${seen}`)), 15_000);
+    const look = (chunk: Buffer): void => {
+      if (seen.length < 20_000) seen += chunk.toString();
+      const match = /"port":(\d+)|listening (\d+)/.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1] ?? match[2]));
+      }
+    };
+    child.stdout!.on('data', look);
+    child.stderr!.on('data', look);
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${seen}`)));
+  });
+  return {
+    child,
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}

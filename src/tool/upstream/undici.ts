@@ -1,0 +1,32 @@
+/**
+ * The part of undici this client uses, loaded on the first upstream call: a keep-alive Agent
+ * (EnvHttpProxyAgent when a proxy variable is set), and the dispatcher API's `request` and
+ * `stream`. Importing these modules rather than undici's index keeps fetch, WebSocket, the
+ * mock and cache layers out of the bundle, and a plain Agent skips the per-request URL parse
+ * and NO_PROXY check EnvHttpProxyAgent makes when no proxy is configured.
+ */
+import type { Dispatcher } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
+import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+import requestApi from 'undici/lib/api/api-request.js';
+import streamApi from 'undici/lib/api/api-stream.js';
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
+
+export type { Dispatcher };
+
+/** Proxy variables are read once, when the first call creates the pool. */
+export function createDispatcher(options: { keepAliveTimeout: number; keepAliveMaxTimeout: number }): Dispatcher {
+  const proxied = PROXY_VARIABLES.some((name) => process.env[name]);
+  // No connection cap: a pool smaller than the calls in flight caps throughput at
+  // pool size / upstream latency (../shared/MEASURED.md).
+  return proxied ? new EnvHttpProxyAgent(options) : new Agent(options);
+}
+
+export function request(dispatcher: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
+  return requestApi.call(dispatcher, options);
+}
+
+export function stream(dispatcher: Dispatcher, options: Dispatcher.RequestOptions, factory: Dispatcher.StreamFactory): Promise<Dispatcher.StreamData> {
+  return streamApi.call(dispatcher, options, factory);
+}
