@@ -69,7 +69,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'OPENAI_TIMEOUT_MS', flag: '--timeout-ms', default: '60000', help: 'upper bound on one call, retries and queueing included, in ms' },
   { env: 'OPENAI_MAX_RETRIES', flag: '--max-retries', default: '2', help: 'retries of 408, 409, 429, 5xx and connection failures' },
   { env: 'OPENAI_REASONING_MODELS', flag: '--reasoning-models', default: DEFAULT_REASONING_MODELS, help: 'models sent max_completion_tokens and no default temperature (globs; ! excludes; none)' },
-  { env: 'OPENAI_ALLOWED_MODELS', flag: '--allowed-models', help: 'models calls may use, comma-separated (empty: any)' },
+  { env: 'OPENAI_ALLOWED_MODELS', flag: '--allowed-models', help: 'models calls may use, comma-separated (unset: every model)' },
   { env: 'OPENAI_MAX_TOKENS', flag: '--max-tokens', help: 'upper bound on max_tokens, applied also when a call sets none' },
   { env: 'MCP_MAX_PROMPT_CHARS', flag: '--max-prompt-chars', default: '200000', help: 'longest prompt (with system) accepted, in characters' },
   { env: 'MCP_MAX_CONCURRENCY', flag: '--max-concurrency', default: '256', help: 'upstream calls at once; more wait in a queue' },

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, ServerApp } from '../../protocol/context.ts';
 import { handle } from '../../protocol/handle.ts';
-import { parseErrorResponse, type OutgoingMessage, type Reply } from '../../protocol/messages.ts';
+import type { OutgoingMessage, Reply } from '../../protocol/messages.ts';
 import { isInitializeEraVersion } from '../../protocol/versions.ts';
-import { sendEmpty, sendJson, sendRpcError, TransportErrorCode } from './reply.ts';
-import { acceptance, header, isJsonContentType, readBody } from './request.ts';
+import { readMessage } from './message.ts';
+import { sendEmpty, sendRpcError, TransportErrorCode } from './reply.ts';
+import { acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
 import { SseSink, type StreamRegistry } from './sse.ts';
 import type { Caller } from './streamable.ts';
@@ -59,24 +60,13 @@ export class LegacySseEndpoint {
     if (!session || session.kind !== 'legacy' || session.owner !== caller.key || !session.stream?.isOpen) {
       return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
     }
-    if (!isJsonContentType(header(req, 'content-type'))) {
-      return sendRpcError(res, 415, TransportErrorCode.Generic, 'Unsupported Media Type: Content-Type must be application/json', headers);
-    }
     const version = header(req, 'mcp-protocol-version');
     if (version !== undefined && !isInitializeEraVersion(version)) {
       return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
     }
-    const body = await readBody(req, this.options.maxBodyBytes);
-    if (!body.ok) {
-      const code = body.status === 400 ? -32700 : TransportErrorCode.Generic;
-      return sendRpcError(res, body.status, code, body.message, body.status === 400 ? headers : { ...headers, connection: 'close' });
-    }
-    let message: unknown;
-    try {
-      message = JSON.parse(body.text);
-    } catch {
-      return sendJson(res, 400, parseErrorResponse('the body is not valid JSON'), headers);
-    }
+    const read = await readMessage(req, res, this.options.maxBodyBytes, headers);
+    if (!read) return;
+    const { message } = read;
     // Accepted: everything this message causes goes out on the session's stream.
     sendEmpty(res, 202, headers);
     const send = (out: OutgoingMessage | Reply): void => {

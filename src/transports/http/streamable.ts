@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, ServerApp } from '../../protocol/context.ts';
 import { handle } from '../../protocol/handle.ts';
-import { classify, errorResponse, isObject, parseErrorResponse, type Reply } from '../../protocol/messages.ts';
+import { classify, errorResponse, isObject, type Reply } from '../../protocol/messages.ts';
 import type { ModernRejection } from '../../protocol/modern.ts';
 import { Session } from '../../protocol/session.ts';
 import {
@@ -15,7 +15,8 @@ import { EventLog } from './event-log.ts';
 import { PostExchange } from './exchange.ts';
 import { checkModernHeaders } from './modern-headers.ts';
 import { sendEmpty, sendJson, sendRpcError, TransportErrorCode, type Headers } from './reply.ts';
-import { acceptance, header, isJsonContentType, readBody } from './request.ts';
+import { readMessage } from './message.ts';
+import { acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
 import { SseSink, type StreamRegistry } from './sse.ts';
 
@@ -60,20 +61,9 @@ export class StreamableEndpoint {
     if (!accept.json && !accept.sse) {
       return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow application/json or text/event-stream', headers);
     }
-    if (!isJsonContentType(header(req, 'content-type'))) {
-      return sendRpcError(res, 415, TransportErrorCode.Generic, 'Unsupported Media Type: Content-Type must be application/json', headers);
-    }
-    const body = await readBody(req, options.maxBodyBytes);
-    if (!body.ok) {
-      const code = body.status === 400 ? -32700 : TransportErrorCode.Generic;
-      return sendRpcError(res, body.status, code, body.message, body.status === 400 ? headers : { ...headers, connection: 'close' });
-    }
-    let message: unknown;
-    try {
-      message = JSON.parse(body.text);
-    } catch {
-      return sendJson(res, 400, parseErrorResponse('the body is not valid JSON'), headers);
-    }
+    const read = await readMessage(req, res, options.maxBodyBytes, headers);
+    if (!read) return;
+    const { message } = read;
     const version = header(req, 'mcp-protocol-version');
     // 2026-07-28 requests (by header or by body) are told apart before anything else.
     const modernHeader = version !== undefined && isModernVersionString(version.trim());
