@@ -13,6 +13,8 @@ import { NAME, TITLE, VERSION } from './version.ts';
 
 export interface RelayApp {
   readonly app: ServerApp;
+  /** Tells long-lived requests (subscriptions) that the server is stopping. */
+  beginShutdown(): void;
   readonly limiter: Limiter;
   /** Closes the upstream's connection pool. */
   close(): Promise<void>;
@@ -21,6 +23,7 @@ export interface RelayApp {
 /** Assembles the server: identity, the `generate` tool, and its upstream (built on first call). */
 export function createRelayApp(config: Config, log: Logger): RelayApp {
   const telemetry = new Telemetry(log);
+  const stopping = new AbortController();
   let upstream: Upstream | undefined;
   const getUpstream = (): Upstream =>
     (upstream ??=
@@ -56,8 +59,9 @@ export function createRelayApp(config: Config, log: Logger): RelayApp {
     tools: [tool],
     log,
     telemetry,
+    stopping: stopping.signal,
   };
   telemetry.registry.gauge('mcp_tool_calls_running', 'Tool calls holding an upstream slot.', () => [[{}, limiter.running]]);
   telemetry.registry.gauge('mcp_tool_calls_queued', 'Tool calls waiting for an upstream slot (queue depth).', () => [[{}, limiter.queued]]);
-  return { app, limiter, close: async () => upstream?.close() };
+  return { app, limiter, beginShutdown: () => stopping.abort(), close: async () => upstream?.close() };
 }

@@ -44,7 +44,9 @@ async function runStdio(config: Config, log: Logger): Promise<void> {
   });
   const stop = (signal: string): void => {
     log.info('stopping', { signal });
-    void server.shutdown(`received ${signal}`);
+    relay.beginShutdown();
+    // Subscriptions end gracefully (their replies go out) before calls in flight are aborted.
+    setImmediate(() => void server.shutdown(`received ${signal}`));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
@@ -115,6 +117,7 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping: no new requests; calls in flight get the grace period', { signal, grace_ms: config.shutdownGraceMs });
+    relay.beginShutdown();
     await http.shutdown(config.shutdownGraceMs);
     await relay.close();
     log.info('stopped');

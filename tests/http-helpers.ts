@@ -43,6 +43,7 @@ export async function startHttp(
     port: address.port,
     transport,
     async close(graceMs = 0) {
+      relay.beginShutdown();
       await transport.shutdown(graceMs);
       await relay.close();
     },

@@ -159,6 +159,74 @@ test('modern requests ignore Mcp-Session-Id; a notification POST gets 202', asyn
   assert.is(note.text, '');
 });
 
+test('subscriptions/listen over HTTP: acknowledged first, held open, ended gracefully when the server stops', async () => {
+  const server = await startHttp({ MCP_UPSTREAM: 'echo' });
+  const stream = new SseClient(server.url, {
+    headers: modernHeaders('subscriptions/listen'),
+    body: { jsonrpc: '2.0', id: 'listen-1', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true, resourceSubscriptions: ['file:///x'] }, _meta: meta() } },
+  });
+  await stream.waitFor((events) => events.length >= 1);
+  const [ack] = stream.messages();
+  assert.equal(ack, {
+    jsonrpc: '2.0',
+    method: 'notifications/subscriptions/acknowledged',
+    params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' }, notifications: {} },
+  });
+  await delay(200);
+  assert.not.ok(stream.ended, 'the stream stays open');
+  await server.close(5000);
+  await stream.waitForEnd();
+  const [, cancelled, result] = stream.messages();
+  assert.equal(cancelled.method, 'notifications/cancelled');
+  assert.is(cancelled.params.requestId, 'listen-1');
+  assert.is(result.id, 'listen-1');
+  assert.is(result.result.resultType, 'complete');
+  assert.is(result.result._meta['io.modelcontextprotocol/subscriptionId'], 'listen-1');
+});
+
+test('subscriptions/listen: closing the stream ends it; a malformed filter is -32602', async () => {
+  const bad = await raw(echo.url, { headers: modernHeaders('subscriptions/listen'), body: { jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: 'yes' }, _meta: meta() } } });
+  assert.is(bad.json().error.code, -32602);
+  const missing = await raw(echo.url, { headers: modernHeaders('subscriptions/listen'), body: { jsonrpc: '2.0', id: 2, method: 'subscriptions/listen', params: { _meta: meta() } } });
+  assert.is(missing.json().error.code, -32602);
+  const stream = new SseClient(echo.url, { headers: modernHeaders('subscriptions/listen'), body: { jsonrpc: '2.0', id: 3, method: 'subscriptions/listen', params: { notifications: {}, _meta: meta() } } });
+  await stream.waitFor((events) => events.length >= 1);
+  stream.close();
+  await delay(100);
+  // The server is still serving, with nothing left running for the closed subscription.
+  assert.is((await raw(echo.url, { headers: modernHeaders('server/discover'), body: { jsonrpc: '2.0', id: 4, method: 'server/discover', params: { _meta: meta() } } })).status, 200);
+});
+
+test('subscriptions/listen over stdio: acknowledged; notifications/cancelled ends it with no reply; SIGTERM ends the rest gracefully', async () => {
+  const p = new StdioProcess(['--upstream', 'echo', '--log-level', 'silent'], {});
+  processes.push(p);
+  p.send({ jsonrpc: '2.0', id: 'a', method: 'subscriptions/listen', params: { notifications: {}, _meta: meta() } });
+  p.send({ jsonrpc: '2.0', id: 'b', method: 'subscriptions/listen', params: { notifications: { promptsListChanged: true }, _meta: meta() } });
+  await p.waitFor((m) => m.method === 'notifications/subscriptions/acknowledged' && (m.params!._meta as Record<string, unknown>)['io.modelcontextprotocol/subscriptionId'] === 'b');
+  p.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'a' } });
+  await delay(100);
+  p.child.kill('SIGTERM');
+  assert.is((await p.exited).code, 0);
+  assert.not.ok(p.messages.some((m) => m.id === 'a'), 'a cancelled subscription gets no reply');
+  const b = p.messages.find((m) => m.id === 'b');
+  assert.is((b!.result!._meta as Record<string, unknown>)['io.modelcontextprotocol/subscriptionId'], 'b');
+  assert.ok(p.messages.some((m) => m.method === 'notifications/cancelled' && m.params!.requestId === 'b'));
+  assert.equal(p.junk, []);
+});
+
+test('refusals keep their status for SSE-only clients; header values must be visible ASCII', async () => {
+  const sseOnly = await raw(echo.url, { headers: { ...modernHeaders('tools/call', 'generate'), accept: 'text/event-stream' }, body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta() } } });
+  assert.is(sseOnly.status, 400);
+  assert.is(sseOnly.json().error.code, -32020);
+  const unknown = await raw(echo.url, { headers: { ...modernHeaders('prompts/list'), accept: 'text/event-stream' }, body: { jsonrpc: '2.0', id: 2, method: 'prompts/list', params: { _meta: meta() } } });
+  assert.is(unknown.status, 404);
+  const latin1 = await raw(echo.url, { headers: modernHeaders('tools/call', 'g\u00e9n'), body: { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'g\u00e9n', arguments: {}, _meta: meta() } } });
+  assert.is(latin1.status, 400);
+  assert.match(latin1.json().error.message, /not visible ASCII/);
+  const bare = await raw(echo.url, { headers: modernHeaders('tools/call', '=?base64?='), body: { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: '', arguments: {}, _meta: meta() } } });
+  assert.is(bare.status, 400, 'a bare sentinel is not an encoded empty name');
+});
+
 test('GET and DELETE inside an initialize-era session still work when the header names 2026-07-28', async () => {
   const init = await raw(echo.url, {
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}` },

@@ -18,6 +18,8 @@ export interface ServerApp {
   readonly tools: readonly Tool[];
   readonly log: Logger;
   readonly telemetry: Telemetry;
+  /** Aborted when the server begins to stop: long-lived requests end gracefully. */
+  readonly stopping: AbortSignal;
 }
 
 /** What a tool tells about its call, for the request's log line and metrics. */

@@ -27,6 +27,7 @@ import {
   type ModernRejection,
 } from './modern.ts';
 import { CancelledError } from './session.ts';
+import { listen } from './subscriptions.ts';
 import { callTool, listTools } from './tools.ts';
 import { featuresOf, type ProtocolVersion } from './versions.ts';
 
@@ -44,6 +45,7 @@ const MODERN_METHODS = new Map<string, MethodHandler>([
   ['server/discover', (_params, call) => ({ supportedVersions: [...ADVERTISED_VERSIONS], capabilities: serverCapabilities(), instructions: call.app.instructions, ...CACHE_HINTS })],
   ['tools/list', (params, call) => ({ ...listTools(params, call), ...CACHE_HINTS })],
   ['tools/call', callTool],
+  ['subscriptions/listen', listen],
 ]);
 
 /** How a request runs: its revision, and the level at which it gets log messages (none if undefined). */

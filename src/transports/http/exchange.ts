@@ -69,7 +69,8 @@ export class PostExchange {
         // A cancelled request gets no reply: an event stream that ends with no further event.
         else if (accept.sse) this.startStream();
         else sendEmpty(res, 204, headers);
-      } else if (!res.destroyed && (accept.json || !accept.sse)) {
+      } else if (!res.destroyed && (status !== undefined || accept.json || !accept.sse)) {
+        // A refusal with its own status (400, 404) is JSON even to an SSE-only client.
         this.mode = 'done';
         this.endLive();
         sendJson(res, status ?? (isUnaddressedError(reply) ? 400 : 200), reply, headers);

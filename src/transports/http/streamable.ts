@@ -91,7 +91,7 @@ export class StreamableEndpoint {
     if (this.options.stateless) return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: stateless mode has no GET stream', { ...headers, allow: STATELESS_ALLOW });
     const sessionId = header(req, 'mcp-session-id');
     const refusal = this.sessionlessRefusal(req, sessionId, 'GET');
-    if (refusal) return sendRpcError(res, refusal.status, TransportErrorCode.Generic, refusal.message, { ...headers, ...refusal.headers });
+    if (refusal) return sendRpcError(res, refusal.status, refusal.code, refusal.message, { ...headers, ...refusal.headers });
     if (!acceptance(header(req, 'accept')).sse) {
       return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', headers);
     }
@@ -125,7 +125,7 @@ export class StreamableEndpoint {
     if (this.options.stateless) return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: stateless mode has no sessions', { ...headers, allow: STATELESS_ALLOW });
     const sessionId = header(req, 'mcp-session-id');
     const refusal = this.sessionlessRefusal(req, sessionId, 'DELETE');
-    if (refusal) return sendRpcError(res, refusal.status, TransportErrorCode.Generic, refusal.message, { ...headers, ...refusal.headers });
+    if (refusal) return sendRpcError(res, refusal.status, refusal.code, refusal.message, { ...headers, ...refusal.headers });
     if (sessionId === undefined) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
     const session = this.session(sessionId, caller);
     if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
@@ -137,13 +137,20 @@ export class StreamableEndpoint {
    * GET and DELETE belong to initialize-era sessions: without a session id, a 2026-07-28
    * client gets 405 (that revision has neither); any other version header must be one we serve.
    */
-  private sessionlessRefusal(req: IncomingMessage, sessionId: string | undefined, method: string): { status: number; message: string; headers?: Headers } | undefined {
+  private sessionlessRefusal(
+    req: IncomingMessage,
+    sessionId: string | undefined,
+    method: string,
+  ): { status: number; code: number; message: string; headers?: Headers } | undefined {
     const version = header(req, 'mcp-protocol-version')?.trim();
     if (version === undefined) return undefined;
     if (sessionId === undefined && isModernVersionString(version)) {
-      return { status: 405, message: `Method Not Allowed: protocol ${version} has no ${method} on the MCP endpoint`, headers: { allow: ALLOW } };
+      // 2026-07-28 reserves -32000..-32019 for legacy use, so this refusal uses -32600.
+      return { status: 405, code: -32600, message: `Method Not Allowed: protocol ${version} has no ${method} on the MCP endpoint; POST requests`, headers: { allow: 'POST' } };
     }
-    if (!isSupportedVersion(version)) return { status: 400, message: `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}` };
+    if (!isSupportedVersion(version)) {
+      return { status: 400, code: TransportErrorCode.Generic, message: `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}` };
+    }
     return undefined;
   }
 

@@ -1,0 +1,42 @@
+import type { CallContext } from './context.ts';
+import { invalidParams } from './errors.ts';
+import { isObject, notification, type JsonObject } from './messages.ts';
+
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
+const FILTER_FLAGS = ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'];
+
+/**
+ * 2026-07-28 `subscriptions/listen`: every server supports the pattern, whatever it can
+ * notify. This one has no change notifications to offer (its tool list never changes while
+ * it runs), so it acknowledges an empty filter and holds the stream open until the client
+ * cancels (closing the stream, or notifications/cancelled on stdio) or the server stops. On
+ * stopping it sends notifications/cancelled for the subscription, as the spec requires of a
+ * server tearing one down, and then the graceful-closure result.
+ */
+export async function listen(params: JsonObject, call: CallContext): Promise<JsonObject> {
+  const filter = params.notifications;
+  if (!isObject(filter)) throw invalidParams('subscriptions/listen: "notifications" must be an object');
+  for (const flag of FILTER_FLAGS) {
+    if (flag in filter && typeof filter[flag] !== 'boolean') throw invalidParams(`subscriptions/listen: "notifications.${flag}" must be a boolean`);
+  }
+  const uris = filter.resourceSubscriptions;
+  if (uris !== undefined && !(Array.isArray(uris) && uris.every((uri) => typeof uri === 'string'))) {
+    throw invalidParams('subscriptions/listen: "notifications.resourceSubscriptions" must be an array of strings');
+  }
+  const meta = { [SUBSCRIPTION_ID]: call.id };
+  call.notify(notification('notifications/subscriptions/acknowledged', { _meta: meta, notifications: {} }));
+  const { stopping } = call.app;
+  await new Promise<void>((resolve) => {
+    if (call.signal.aborted || stopping.aborted) return resolve();
+    const done = (): void => {
+      call.signal.removeEventListener('abort', done);
+      stopping.removeEventListener('abort', done);
+      resolve();
+    };
+    call.signal.addEventListener('abort', done, { once: true });
+    stopping.addEventListener('abort', done, { once: true });
+  });
+  // A client's cancel gets no reply (the core drops it); a server teardown ends gracefully.
+  if (!call.cancelled) call.notify(notification('notifications/cancelled', { requestId: call.id, reason: 'the server is shutting down' }));
+  return { _meta: meta };
+}
