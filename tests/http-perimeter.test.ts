@@ -97,6 +97,25 @@ test('MCP_ALLOWED_HOSTS and MCP_ALLOWED_ORIGINS', async () => {
   }
 });
 
+test('on a public address with no MCP_ALLOWED_HOSTS, an Origin naming the Host is not trusted (DNS rebinding)', async () => {
+  const open = await startHttp({ MCP_UPSTREAM: 'echo' }, { host: '0.0.0.0', auth: 'none', apiKeys: [] });
+  try {
+    const url = `http://127.0.0.1:${open.port}`;
+    const rebound = await raw(url, { headers: { ...jsonHeaders(), host: `attacker.example:${open.port}`, origin: `http://attacker.example:${open.port}` }, body: initializeBody() });
+    assert.is(rebound.status, 403);
+    assert.is((await raw(url, { headers: jsonHeaders(), body: initializeBody() })).status, 200, 'clients without Origin are served');
+  } finally {
+    await open.close();
+  }
+  const listed = await startHttp({ MCP_UPSTREAM: 'echo' }, { host: '0.0.0.0', auth: 'none', apiKeys: [], allowedOrigins: ['https://app.example'] });
+  try {
+    const res = await raw(`http://127.0.0.1:${listed.port}`, { headers: { ...jsonHeaders(), origin: 'https://app.example' }, body: initializeBody() });
+    assert.is(res.status, 200);
+  } finally {
+    await listed.close();
+  }
+});
+
 test('a body over MCP_MAX_BODY_BYTES is 413, declared or streamed', async () => {
   const session = await openSession(server.url);
   const big = JSON.stringify(rpc('tools/call', { name: 'generate', arguments: { prompt: 'x'.repeat(10_000) } }));

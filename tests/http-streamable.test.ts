@@ -137,6 +137,20 @@ test('a Content-Type other than JSON is 415', async () => {
   assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'content-type': 'application/json; charset=utf-8' }), body: rpc('tools/list') })).status, 200);
 });
 
+test('a POST holding no request but errors (malformed notifications) is 400, never 200', async () => {
+  const session = await openSession(server.url, '2025-03-26');
+  const headers = jsonHeaders({ 'mcp-session-id': session });
+  for (const body of [[{ jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', method: 5 }], [1, 2], { jsonrpc: '2.0', id: 1 }]) {
+    const res = await raw(server.url, { headers, body });
+    assert.is(res.status, 400, JSON.stringify(body));
+  }
+  const sseOnly = await raw(server.url, { headers: { ...headers, accept: 'text/event-stream' }, body: [1] });
+  assert.is(sseOnly.status, 400);
+  const accepted = await raw(server.url, { headers, body: { jsonrpc: '2.0', method: 'notifications/initialized' } });
+  assert.is(accepted.status, 202);
+  assert.is(accepted.headers['content-length'], '0');
+});
+
 test('unparseable JSON is 400 with a -32700 error', async () => {
   const session = await openSession(server.url);
   const res = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: '{"jsonrpc":' });

@@ -67,6 +67,7 @@ test('tools/call for an unknown tool, without a name, or with non-object argumen
     assert.is(errorOf(await h.request('tools/call', { arguments: {} })).code, -32602);
     assert.is(errorOf(await h.request('tools/call', { name: 'generate', arguments: [1] })).code, -32602);
     assert.is(errorOf(await h.request('tools/call', { name: 'generate', arguments: 'x' })).code, -32602);
+    assert.is(errorOf(await h.request('tools/call', { name: 'generate', arguments: null })).code, -32602);
   }
   assert.is(upstream.requests.length, 0);
 });

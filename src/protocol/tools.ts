@@ -14,7 +14,7 @@ export function callTool(params: JsonObject, call: CallContext): Promise<JsonObj
   if (typeof name !== 'string') throw invalidParams('tools/call: "name" must be a string');
   const tool = call.app.tools.find((candidate) => candidate.name === name);
   if (!tool) throw invalidParams(`Unknown tool: ${quote(name)}`);
-  const args = params.arguments ?? {};
-  if (!isObject(args)) throw invalidParams('tools/call: "arguments" must be an object');
+  const args = params.arguments === undefined ? {} : params.arguments;
+  if (!isObject(args)) throw invalidParams('tools/call: "arguments" must be an object when present');
   return tool.call(args, call);
 }

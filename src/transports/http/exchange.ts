@@ -64,6 +64,9 @@ export class PostExchange {
     if (this.mode === 'done') return;
     const { res, accept, headers, hasRequests } = this.options;
     if (this.mode === 'pending') {
+      // Errors answering a POST that held no request (a malformed notification, a batch of
+      // them): the input was not accepted, so an error status (transport spec).
+      if (reply !== undefined && !hasRequests) status ??= 400;
       if (reply === undefined) {
         if (!hasRequests) sendEmpty(res, 202, headers);
         // A cancelled request gets no reply: an event stream that ends with no further event.

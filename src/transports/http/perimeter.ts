@@ -13,19 +13,24 @@ export interface PerimeterOptions {
 const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
- * DNS-rebinding defences: a present Origin must be allowed (the server's own origin, or
- * MCP_ALLOWED_ORIGINS), and the Host header must be allowed (MCP_ALLOWED_HOSTS when set; when
- * bound to loopback, only localhost, 127.0.0.1 and [::1], on any port).
+ * DNS-rebinding defences: the Host header must be allowed (MCP_ALLOWED_HOSTS when set; when
+ * bound to loopback, only localhost, 127.0.0.1 and [::1], on any port), and a present Origin
+ * must be allowed: listed in MCP_ALLOWED_ORIGINS, or the server's own origin. "Own origin" is
+ * read from the Host header, so it counts only when that header has been checked: a rebound
+ * page sends its own name as both Host and Origin.
  */
 export class Perimeter {
   private readonly allowedHosts: readonly string[];
   private readonly loopbackOnly: boolean;
+  /** Host is checked, so an Origin naming it is the server's own. */
+  private readonly hostTrusted: boolean;
   private readonly origins: Set<string>;
   private readonly anyOrigin: boolean;
 
   constructor(options: PerimeterOptions) {
     this.allowedHosts = options.allowedHosts;
     this.loopbackOnly = options.allowedHosts.length === 0 && isLoopback(options.bindHost);
+    this.hostTrusted = options.allowedHosts.length > 0 || this.loopbackOnly;
     this.origins = new Set(options.allowedOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
     this.anyOrigin = this.origins.has('*');
   }
@@ -64,6 +69,7 @@ export class Perimeter {
     if (this.anyOrigin) return true;
     const normalized = origin.trim().replace(/\/+$/, '').toLowerCase();
     if (this.origins.has(normalized)) return true;
+    if (!this.hostTrusted) return false;
     const host = header(req, 'host')?.trim().toLowerCase();
     return host !== undefined && (normalized === `http://${host}` || normalized === `https://${host}`);
   }

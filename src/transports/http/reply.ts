@@ -33,6 +33,7 @@ export function sendRpcError(
 
 export function sendEmpty(res: ServerResponse, status: number, headers: Headers = {}): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, headers);
+  // A 204 may not carry Content-Length; anything else says 0 rather than using chunks.
+  res.writeHead(status, status === 204 ? headers : { 'content-length': 0, ...headers });
   res.end();
 }
