@@ -223,14 +223,16 @@ function integer(value: string, name: string, min: number, max: number): number 
 }
 
 function baseUrl(value: string): string {
+  // A value that is not URL-shaped may be a key pasted into the wrong variable: not echoed.
+  const shown = value.includes('://') ? quoteArg(value) : `a value of ${value.length} characters with no scheme`;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL (got ${quoteArg(value)}).`);
+    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL (got ${shown}).`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL (got ${quoteArg(value)}).`);
+    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL (got ${shown}).`);
   }
   if (url.username || url.password) throw new ConfigError('OPENAI_BASE_URL must not carry credentials; use OPENAI_API_KEY.');
   return url.href.replace(/\/+$/, '');

@@ -90,7 +90,8 @@ function textLine(level: string, msg: string, fields?: LogFields): string {
   if (fields) {
     for (const [key, value] of Object.entries(fields)) {
       if (value === undefined) continue;
-      line += ` ${key}=${typeof value === 'string' && !/\s/.test(value) ? value : safeStringify(value)}`;
+      // Plain only when visibly safe: client-chosen values (method, id) may hold escapes.
+      line += ` ${key}=${typeof value === 'string' && /^[\x21-\x7e]+$/.test(value) ? value : safeStringify(value)}`;
     }
   }
   return `${line}\n`;

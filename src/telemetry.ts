@@ -50,7 +50,7 @@ export class Telemetry {
     this.log.info('request', {
       transport: report.transport,
       method: report.method.slice(0, 100),
-      id: report.id,
+      id: typeof report.id === 'string' ? report.id.slice(0, 100) : report.id,
       tool: report.tool,
       status: report.status,
       outcome: report.outcome,

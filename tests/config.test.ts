@@ -147,6 +147,10 @@ test('the built binary: --version and --help', () => {
   for (const setting of SETTINGS) assert.ok(help.stdout.includes(setting.env), setting.env);
 });
 
+test('a value that is not URL-shaped is not echoed (it may be a key in the wrong variable)', () => {
+  assert.throws(() => loadConfig([], { OPENAI_BASE_URL: 'sk-test-SECRET-123456789' }), (error: Error) => !error.message.includes('SECRET') && /24 characters with no scheme/.test(error.message));
+});
+
 test('messages about keys never echo them', () => {
   try {
     loadConfig([], { MCP_API_KEYS: 'good:secret-one,secret-two-without-name' });

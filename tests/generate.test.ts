@@ -122,6 +122,17 @@ for (const [what, behaviour, message] of failures) {
   });
 }
 
+test('a key the upstream echoes is redacted before its message is cut short, in any case or glued to text', async () => {
+  const h = await session();
+  const padding = 'x'.repeat(285);
+  upstream.next({ type: 'error', status: 401, message: `${padding} Received api key: ${KEY} and more` }, { type: 'error', status: 401, message: `junkSK-TEST-ANOTHER-SECRET-999 ${padding}` });
+  for (let i = 0; i < 2; i++) {
+    const text = textOf(resultOf(await h.callTool({ prompt: 'x' })));
+    for (let n = 8; n <= KEY.length; n++) assert.not.ok(text.includes(KEY.slice(0, n)), `no ${n}-character prefix of the key`);
+    assert.not.match(text, /TEST-ANOTHER-SECRET/i);
+  }
+});
+
 test('an unreachable upstream is an isError result naming OPENAI_BASE_URL', async () => {
   const closed = await startFakeUpstream();
   const baseUrl = closed.baseUrl;

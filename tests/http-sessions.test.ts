@@ -85,6 +85,25 @@ test('at MCP_MAX_SESSIONS the longest-idle session is evicted; with none idle, 5
   }
 });
 
+test('at the session cap, the key holding the most sessions loses one of its own first', async () => {
+  const server = await startHttp({ MCP_UPSTREAM: 'echo' }, { maxSessions: 3, apiKeys: [{ name: 'alice', key: 'alice-key-0123456789' }, { name: 'bob', key: 'bob-key-0123456789ab' }] });
+  try {
+    const as = (key: string) => ({ authorization: `Bearer ${key}` });
+    const bob = await openSession(server.url, '2025-11-25', as('bob-key-0123456789ab'));
+    await delay(10);
+    const alice = [await openSession(server.url, '2025-11-25', as('alice-key-0123456789'))];
+    await delay(10);
+    alice.push(await openSession(server.url, '2025-11-25', as('alice-key-0123456789')));
+    await delay(10);
+    alice.push(await openSession(server.url, '2025-11-25', as('alice-key-0123456789')));
+    const ping = (session: string, key: string) => raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, ...as(key) }), body: rpc('ping') });
+    assert.is((await ping(bob, 'bob-key-0123456789ab')).status, 200, 'bob keeps his one session though it is the oldest');
+    assert.is((await ping(alice[0]!, 'alice-key-0123456789')).status, 404, 'alice lost her oldest');
+  } finally {
+    await server.close();
+  }
+});
+
 test('past MCP_MAX_SSE_STREAMS a new event stream is refused with 503', async () => {
   const server = await startHttp({ MCP_UPSTREAM: 'echo' }, { maxSseStreams: 1 });
   try {
@@ -161,6 +180,25 @@ test('stateless: a client that goes away aborts its call and the upstream reques
     assert.ok(closed.at - at < 200, `${closed.at - at} ms`);
   } finally {
     await server.close();
+  }
+});
+
+test('shutdown delivers the whole streamed answer of every call that finishes within the grace period', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl });
+  const session = await openSession(server.url);
+  upstream.fallback = () => ({ type: 'stream', pieces: ['a', 'b', 'c', 'd'], intervalMs: 150 });
+  try {
+    const streams = [1, 2, 3].map((id) => new SseClient(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call(id, { prompt: 'x' }, { progressToken: id }) }));
+    await upstream.waitForRequests(3);
+    await server.close(3000);
+    for (const stream of streams) {
+      await stream.waitForEnd();
+      const reply = stream.messages().find((m) => 'result' in m);
+      assert.ok(reply, 'the result arrived before the stream closed');
+      assert.is(reply.result.structuredContent.text, 'abcd');
+    }
+  } finally {
+    upstream.fallback = () => ({ type: 'json' });
   }
 });
 

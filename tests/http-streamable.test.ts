@@ -264,6 +264,22 @@ test('a disconnect is not a cancel: the call runs on and a GET with Last-Event-I
   assert.is(again.status, 405);
 });
 
+test('the replay log is bounded: an event too large to keep is sent but not kept', async () => {
+  const session = await openSession(server.url);
+  const headers = jsonHeaders({ 'mcp-session-id': session });
+  const big = 'é'.repeat(600_000);
+  upstream.next({ type: 'stream', pieces: [big, big], intervalMs: 100 });
+  const first = sse({ headers, body: call('huge', { prompt: 'x' }, { progressToken: 'h' }) });
+  await first.waitFor((events) => events.some((e) => e.data.includes('notifications/progress')));
+  const lastSeen = first.events.at(-1)!.id!;
+  first.close();
+  await delay(400);
+  // The reply (over two million characters) exceeded the session's cap: it pushed out the
+  // events before it and was not kept itself, so there is nothing to replay.
+  const resume = await raw(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: headers.authorization!, 'mcp-session-id': session, 'last-event-id': lastSeen } });
+  assert.is(resume.status, 405);
+});
+
 test('a resume while the call still runs picks up the live stream', async () => {
   const session = await openSession(server.url);
   const headers = jsonHeaders({ 'mcp-session-id': session });

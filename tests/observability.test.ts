@@ -72,6 +72,18 @@ test('the prompt is logged only at debug; text format for people', async () => {
   assert.match(line, /^\d{4}-\d{2}-\d{2}T\S+ INFO  request transport=unknown method=tools\/call id=\d+ tool=generate status=ok outcome=ok duration_ms=[\d.]+/);
 });
 
+test('client-chosen values cannot inject terminal escapes into text logs, and long ids are cut', async () => {
+  const textLines: string[] = [];
+  const text = testApp({ MCP_UPSTREAM: 'echo' }, createLogger({ format: 'text', write: (l) => void textLines.push(l) }));
+  const t = new Harness(text.app);
+  await t.initialize();
+  await t.send({ jsonrpc: '2.0', id: `\u001b]0;owned\u0007${'z'.repeat(500)}`, method: '\u001b[31mFAKE\u001b[0m' });
+  const line = textLines.find((l) => l.includes('FAKE'))!;
+  assert.not.ok(line.includes('\u001b'), 'no raw escape character');
+  assert.match(line, /method="\\u001b\[31mFAKE/);
+  assert.ok(line.length < 400, `${line.length} characters`);
+});
+
 test('a failed upstream call logs its status and attempts', async () => {
   const session = await openSession(server.url);
   upstream.next({ type: 'error', status: 503, headers: { 'retry-after-ms': '10' } }, { type: 'error', status: 503, headers: { 'retry-after-ms': '10' } });

@@ -54,8 +54,12 @@ export class DeadlineExceeded extends Error {
   }
 }
 
-/** Pulls the human-readable message out of an error body (OpenAI's shape and common others). */
-export function upstreamMessageOf(body: string): string | undefined {
+/**
+ * Pulls the human-readable message out of an error body (OpenAI's shape and common others),
+ * on one line, secrets removed first and only then cut to 300 characters (a key cut in half
+ * would no longer match its redaction).
+ */
+export function upstreamMessageOf(body: string, secrets: readonly (string | undefined)[] = []): string | undefined {
   let message: unknown;
   try {
     const parsed: unknown = JSON.parse(body);
@@ -71,15 +75,18 @@ export function upstreamMessageOf(body: string): string | undefined {
     message = body;
   }
   if (typeof message !== 'string') return undefined;
-  const oneLine = message.replace(/\s+/g, ' ').trim();
+  const oneLine = redactSecrets(message.replace(/\s+/g, ' ').trim(), secrets);
   return oneLine ? oneLine.slice(0, 300) : undefined;
 }
 
-/** Removes anything shaped like an API key (OpenAI echoes a masked key in 401 messages). */
+/**
+ * Removes the given secrets, and anything shaped like an API key (`sk-…`, any case, even glued
+ * to other text; OpenAI echoes a masked key in 401 messages).
+ */
 export function redactSecrets(text: string, secrets: readonly (string | undefined)[]): string {
   let out = text;
   for (const secret of secrets) if (secret && secret.length >= 8) out = out.split(secret).join('[redacted]');
-  return out.replace(/\b(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/g, '$1-[redacted]');
+  return out.replace(/(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/gi, '$1-[redacted]');
 }
 
 /**

@@ -2,7 +2,7 @@ import { Writable, type Readable } from 'node:stream';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Logger } from '../../log.ts';
 import { ChunkAccumulator, completionFromBody } from './completion.ts';
-import { DeadlineExceeded, redactSecrets, retryAfterMs, UpstreamError, upstreamMessageOf } from './errors.ts';
+import { DeadlineExceeded, retryAfterMs, UpstreamError, upstreamMessageOf } from './errors.ts';
 import { SseParser } from './sse.ts';
 import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types.ts';
 
@@ -48,7 +48,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
   const unaryHeaders = headersFor(false);
   const streamHeaders = headersFor(true);
 
-  const sanitize = (text: string): string => redactSecrets(text, [options.apiKey]);
+  const secrets = [options.apiKey];
 
   async function complete(request: ChatRequest, call: CompleteOptions): Promise<Completion> {
     const { undici, dispatcher } = await load();
@@ -129,14 +129,14 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
       }
       const chunk = parseJson(data, requestId) as ChatCompletionChunk & { error?: unknown };
       if (chunk && typeof chunk === 'object' && chunk.error) {
-        const message = upstreamMessageOf(JSON.stringify(chunk));
+        const message = upstreamMessageOf(JSON.stringify(chunk), secrets);
         // An error event in a 200 stream is the server failing mid-answer: worth a retry
         // (the retry layer still will not retry once text has reached the client).
-        throw new UpstreamError('http', `The upstream failed mid-stream: ${sanitize(message ?? 'unknown error')}.`, {
+        throw new UpstreamError('http', `The upstream failed mid-stream: ${message ?? 'unknown error'}.`, {
           status,
           requestId,
           retryable: true,
-          ...(message ? { upstreamMessage: sanitize(message) } : {}),
+          ...(message ? { upstreamMessage: message } : {}),
         });
       }
       const text = accumulator.add(chunk);
@@ -198,14 +198,14 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     requestId: string | undefined,
     headers: Record<string, string | string[] | undefined>,
   ): UpstreamError {
-    const upstreamMessage = upstreamMessageOf(body);
-    const said = upstreamMessage ? `: ${sanitize(upstreamMessage).replace(/\.$/, '')}` : '';
+    const upstreamMessage = upstreamMessageOf(body, secrets);
+    const said = upstreamMessage ? `: ${upstreamMessage.replace(/\.$/, '')}` : '';
     const wait = retryAfterMs(headers);
     return new UpstreamError('http', `${statusSummary(status)} (HTTP ${status})${said}. ${statusAdvice(status)}`, {
       status,
       requestId,
       ...(wait !== undefined ? { retryAfterMs: wait } : {}),
-      ...(upstreamMessage ? { upstreamMessage: sanitize(upstreamMessage) } : {}),
+      ...(upstreamMessage ? { upstreamMessage } : {}),
     });
   }
 

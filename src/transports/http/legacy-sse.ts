@@ -16,7 +16,6 @@ export interface LegacySseOptions {
   maxBodyBytes: number;
   maxSseStreams: number;
   streams: StreamRegistry;
-  track<T>(work: Promise<T>): Promise<T>;
 }
 
 export const MESSAGES_PATH = '/messages';
@@ -41,7 +40,7 @@ export class LegacySseEndpoint {
     if (this.options.streams.size >= this.options.maxSseStreams) {
       return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: too many open event streams (MCP_MAX_SSE_STREAMS)', { ...caller.headers, 'retry-after': 5 });
     }
-    const session = new HttpSession('legacy', caller.key);
+    const session = new HttpSession('legacy', caller.key, store.eventBudget);
     if (!store.add(session)) {
       return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
     }
@@ -76,7 +75,7 @@ export class LegacySseEndpoint {
     session.activeExchanges++;
     session.touch();
     try {
-      const reply = await this.options.track(handle(message, ctx));
+      const reply = await handle(message, ctx);
       if (reply !== undefined) send(reply);
     } finally {
       session.activeExchanges--;

@@ -83,7 +83,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
   ]);
   app.telemetry.registry.gauge('mcp_sse_streams_open', 'Open event streams (GET /mcp, /sse, POST answers that stream).', () => [[{}, streams.size]]);
 
-  const common = { app, store, maxBodyBytes: options.maxBodyBytes, maxSseStreams: options.maxSseStreams, streams, track };
+  const common = { app, store, maxBodyBytes: options.maxBodyBytes, maxSseStreams: options.maxSseStreams, streams };
   const streamable = new StreamableEndpoint({ ...common, stateless: options.stateless });
   const legacy = new LegacySseEndpoint(common);
 
@@ -137,7 +137,8 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     const method = req.method ?? '';
     switch (path) {
       case MCP_PATH:
-        if (method === 'POST') return streamable.post(req, res, caller);
+        // A POST counts as in flight until its answer is written whole, so shutdown waits for it.
+        if (method === 'POST') return track(streamable.post(req, res, caller));
         if (method === 'GET') return streamable.get(req, res, caller);
         if (method === 'DELETE') return streamable.delete(req, res, caller);
         return methodNotAllowed(res, streamable.allow, cors);
@@ -148,7 +149,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
         if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD', cors);
         return metrics(req, res);
       case MESSAGES_PATH:
-        if (method === 'POST') return legacy.message(req, res, caller, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1)));
+        if (method === 'POST') return track(legacy.message(req, res, caller, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1))));
         return methodNotAllowed(res, 'POST', cors);
       default:
         return sendJson(res, 404, { error: 'not_found', message: `No endpoint at ${JSON.stringify(path.slice(0, 100))}; MCP is served at ${MCP_PATH} (and ${SSE_PATH})` }, cors);

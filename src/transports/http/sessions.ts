@@ -1,7 +1,7 @@
 import { crypto } from '../../lazy.ts';
 import type { Logger } from '../../log.ts';
 import { Session } from '../../protocol/session.ts';
-import { EventLog } from './event-log.ts';
+import { EventBudget, EventLog } from './event-log.ts';
 import type { SseSink } from './sse.ts';
 
 /** A stream in the spec's sense (a POST's response stream), which may outlive its connection. */
@@ -17,7 +17,7 @@ export class HttpSession {
   /** The name of the API key that opened it; other keys cannot use it. */
   readonly owner: string;
   readonly protocol = new Session();
-  readonly events = new EventLog();
+  readonly events: EventLog;
   readonly liveStreams = new Map<string, LiveStream>();
   /** The GET stream (streamable) or the /sse stream (legacy). */
   stream: SseSink | undefined;
@@ -26,7 +26,8 @@ export class HttpSession {
   lastActivity = Date.now();
   private streamCount = 0;
 
-  constructor(kind: 'streamable' | 'legacy', owner: string) {
+  constructor(kind: 'streamable' | 'legacy', owner: string, budget: EventBudget) {
+    this.events = new EventLog(budget);
     // 192 random bits in base64url: visible ASCII, as the transport spec requires.
     this.id = crypto().randomBytes(24).toString('base64url');
     this.kind = kind;
@@ -64,6 +65,7 @@ export class HttpSession {
   close(reason: string): void {
     if (this.closed) return;
     this.protocol.close(reason);
+    this.events.clear();
     this.stream?.end();
     for (const live of this.liveStreams.values()) live.sink?.end();
     this.liveStreams.clear();
@@ -82,6 +84,8 @@ export interface SessionStoreOptions {
  * that is not busy makes room; when every session is busy a new one is refused.
  */
 export class SessionStore {
+  /** Shared by every session's replay log. */
+  readonly eventBudget = new EventBudget();
   private readonly sessions = new Map<string, HttpSession>();
   private readonly options: SessionStoreOptions;
   private readonly sweeper: NodeJS.Timeout;
@@ -106,15 +110,24 @@ export class SessionStore {
     return session && !session.closed ? session : undefined;
   }
 
-  /** Makes room for one more session; false when the cap is reached and none is idle. */
+  /**
+   * Makes room for one more session; false when the cap is reached and none is idle. The
+   * session evicted is the quietest idle one of the key holding the most sessions, so a key
+   * that opens sessions in bulk evicts its own before anyone else's.
+   */
   reserve(): boolean {
     if (this.sessions.size < this.options.maxSessions) return true;
-    let oldest: HttpSession | undefined;
+    const held = new Map<string, number>();
+    for (const session of this.sessions.values()) held.set(session.owner, (held.get(session.owner) ?? 0) + 1);
+    let victim: HttpSession | undefined;
     for (const session of this.sessions.values()) {
-      if (!session.busy && (!oldest || session.lastActivity < oldest.lastActivity)) oldest = session;
+      if (session.busy) continue;
+      const heavier = victim === undefined || held.get(session.owner)! > held.get(victim.owner)!;
+      const same = victim !== undefined && held.get(session.owner) === held.get(victim.owner);
+      if (heavier || (same && session.lastActivity < victim!.lastActivity)) victim = session;
     }
-    if (!oldest) return false;
-    this.delete(oldest.id, 'evicted to make room for a new session');
+    if (!victim) return false;
+    this.delete(victim.id, 'evicted to make room for a new session');
     return true;
   }
 

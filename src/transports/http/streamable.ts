@@ -27,8 +27,6 @@ export interface StreamableOptions {
   maxBodyBytes: number;
   maxSseStreams: number;
   streams: StreamRegistry;
-  /** Counts POSTs being served, so shutdown can wait for them. */
-  track<T>(work: Promise<T>): Promise<T>;
 }
 
 /** Who is asking, as the server has established it. */
@@ -193,7 +191,7 @@ export class StreamableEndpoint {
     };
     let reply: Reply | undefined;
     try {
-      reply = await this.options.track(handle(message, ctx));
+      reply = await handle(message, ctx);
     } finally {
       res.off('close', onClose);
     }
@@ -218,10 +216,13 @@ export class StreamableEndpoint {
     if (!store.reserve()) {
       return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
     }
-    const session = new HttpSession('streamable', caller.key);
-    const reply = await this.options.track(
-      handle(message, { app: this.options.app, session: session.protocol, notify: () => undefined, origin: { transport: 'streamable-http', key: caller.key || undefined } }),
-    );
+    const session = new HttpSession('streamable', caller.key, store.eventBudget);
+    const reply = await handle(message, {
+      app: this.options.app,
+      session: session.protocol,
+      notify: () => undefined,
+      origin: { transport: 'streamable-http', key: caller.key || undefined },
+    });
     const ok = reply !== undefined && !Array.isArray(reply) && 'result' in reply;
     if (ok && !store.add(session)) {
       return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
@@ -263,7 +264,7 @@ export class StreamableEndpoint {
     }
     let reply: Reply | undefined;
     try {
-      reply = await this.options.track(handle(message, ctx));
+      reply = await handle(message, ctx);
     } finally {
       if (session) {
         session.activeExchanges--;
