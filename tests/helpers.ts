@@ -6,6 +6,8 @@ import type { Context, ServerApp } from '../src/protocol/context.ts';
 import { handle } from '../src/protocol/handle.ts';
 import type { JsonObject, JsonRpcNotification, Reply } from '../src/protocol/messages.ts';
 import { Session } from '../src/protocol/session.ts';
+import * as assert from 'uvu/assert';
+import type { Received } from './fake-upstream.ts';
 
 export function testConfig(env: Record<string, string> = {}): Config {
   const action = loadConfig([], { OPENAI_API_KEY: 'sk-test-key-0123456789abcdef', ...env });
@@ -71,4 +73,21 @@ export function errorOf(response: JsonObject): { code: number; message: string; 
 export function textOf(result: JsonObject): string {
   const content = result.content as { type: string; text: string }[];
   return content.map((block) => block.text).join('');
+}
+
+/**
+ * Runs `trigger` (a cancel, a disconnect, a signal) and asserts that the upstream request was
+ * abandoned, not finished, within `withinMs` of it.
+ */
+export async function assertAbortedPromptly(
+  request: Received | undefined,
+  trigger: () => unknown,
+  withinMs = 200,
+): Promise<void> {
+  if (!request) throw new Error('no upstream request to watch');
+  const triggeredAt = Date.now();
+  await trigger();
+  const closed = await request.closed;
+  assert.ok(closed.aborted, 'the upstream request was abandoned, not finished');
+  assert.ok(closed.at - triggeredAt < withinMs, `upstream closed ${closed.at - triggeredAt} ms after the trigger`);
 }
