@@ -84,18 +84,37 @@ export class StreamableEndpoint {
     return this.serve(req, res, message, accept, caller, session, session.protocol);
   }
 
+  /** The session a GET or DELETE names, or undefined once the refusal has been sent. */
+  private sessionOf(req: IncomingMessage, res: ServerResponse, caller: Caller, method: 'GET' | 'DELETE'): HttpSession | undefined {
+    const { headers } = caller;
+    if (this.options.stateless) {
+      const what = method === 'GET' ? 'has no GET stream' : 'has no sessions';
+      sendRpcError(res, 405, TransportErrorCode.Generic, `Method Not Allowed: stateless mode ${what}`, { ...headers, allow: STATELESS_ALLOW });
+      return undefined;
+    }
+    const sessionId = header(req, 'mcp-session-id');
+    const refusal = this.sessionlessRefusal(req, sessionId, method);
+    if (refusal) {
+      sendRpcError(res, refusal.status, refusal.code, refusal.message, { ...headers, ...refusal.headers });
+      return undefined;
+    }
+    if (method === 'GET' && !acceptance(header(req, 'accept')).sse) {
+      sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', headers);
+      return undefined;
+    }
+    if (sessionId === undefined) {
+      sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
+      return undefined;
+    }
+    const session = this.session(sessionId, caller);
+    if (!session) sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
+    return session;
+  }
+
   get(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
     const { headers } = caller;
-    if (this.options.stateless) return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: stateless mode has no GET stream', { ...headers, allow: STATELESS_ALLOW });
-    const sessionId = header(req, 'mcp-session-id');
-    const refusal = this.sessionlessRefusal(req, sessionId, 'GET');
-    if (refusal) return sendRpcError(res, refusal.status, refusal.code, refusal.message, { ...headers, ...refusal.headers });
-    if (!acceptance(header(req, 'accept')).sse) {
-      return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', headers);
-    }
-    if (sessionId === undefined) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
-    const session = this.session(sessionId, caller);
-    if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
+    const session = this.sessionOf(req, res, caller, 'GET');
+    if (!session) return;
     session.touch();
 
     const lastEventId = header(req, 'last-event-id');
@@ -119,16 +138,10 @@ export class StreamableEndpoint {
   }
 
   delete(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
-    const { headers } = caller;
-    if (this.options.stateless) return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: stateless mode has no sessions', { ...headers, allow: STATELESS_ALLOW });
-    const sessionId = header(req, 'mcp-session-id');
-    const refusal = this.sessionlessRefusal(req, sessionId, 'DELETE');
-    if (refusal) return sendRpcError(res, refusal.status, refusal.code, refusal.message, { ...headers, ...refusal.headers });
-    if (sessionId === undefined) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
-    const session = this.session(sessionId, caller);
-    if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
+    const session = this.sessionOf(req, res, caller, 'DELETE');
+    if (!session) return;
     this.options.store.delete(session.id, 'deleted by the client');
-    sendEmpty(res, 204, headers);
+    sendEmpty(res, 204, caller.headers);
   }
 
   /**
