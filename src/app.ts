@@ -1,8 +1,12 @@
+import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import { KeyRing } from './keys.ts';
 import type { Logger } from './log.ts';
 import type { ServerApp } from './protocol/context.ts';
 import { createGenerateTool } from './tool/generate.ts';
+import { Admission } from './tool/admission.ts';
 import { Limiter } from './tool/limiter.ts';
+import { Quotas } from './tool/quota.ts';
 import { modelMatcher } from './tool/models.ts';
 import { Telemetry } from './telemetry.ts';
 import { createEchoUpstream } from './tool/upstream/echo.ts';
@@ -16,13 +20,17 @@ export interface RelayApp {
   /** Tells long-lived requests (subscriptions) that the server is stopping. */
   beginShutdown(): void;
   readonly limiter: Limiter;
+  /** The client keys and their policies; the HTTP transport authenticates against the same ring. */
+  readonly keys: KeyRing;
   /** Closes the upstream's connection pool. */
   close(): Promise<void>;
 }
 
 /** Assembles the server: identity, the `generate` tool, and its upstream (built on first call). */
-export function createRelayApp(config: Config, log: Logger): RelayApp {
+export function createRelayApp(config: Config, log: Logger, options: { keys?: KeyRing; clock?: Clock } = {}): RelayApp {
   const telemetry = new Telemetry(log);
+  const clock = options.clock ?? systemClock;
+  const keys = options.keys ?? new KeyRing(config.apiKeys.map((k) => ({ ...k, policy: {} })));
   const stopping = new AbortController();
   let upstream: Upstream | undefined;
   const getUpstream = (): Upstream =>
@@ -46,7 +54,14 @@ export function createRelayApp(config: Config, log: Logger): RelayApp {
     timeoutMs: config.timeoutMs,
     allowedModels: config.allowedModels,
     maxPromptChars: config.maxPromptChars,
-    limiter,
+    admission: new Admission({
+      limiter,
+      quotas: new Quotas(clock),
+      keys,
+      maxCallsPerKey: config.maxCallsPerKey,
+      capacity: config.maxConcurrency + config.maxQueue,
+    }),
+    keys,
     upstream: getUpstream,
   });
   const app: ServerApp = {
@@ -60,8 +75,10 @@ export function createRelayApp(config: Config, log: Logger): RelayApp {
     log,
     telemetry,
     stopping: stopping.signal,
+    limits: { maxBatch: config.maxBatch, streamIdleMs: config.streamIdleMs },
+    clock,
   };
   telemetry.registry.gauge('mcp_tool_calls_running', 'Tool calls holding an upstream slot.', () => [[{}, limiter.running]]);
   telemetry.registry.gauge('mcp_tool_calls_queued', 'Tool calls waiting for an upstream slot (queue depth).', () => [[{}, limiter.queued]]);
-  return { app, limiter, beginShutdown: () => stopping.abort(), close: async () => upstream?.close() };
+  return { app, limiter, keys, beginShutdown: () => stopping.abort(), close: async () => upstream?.close() };
 }

@@ -26,9 +26,10 @@ export interface Config {
   maxPromptChars: number;
   maxConcurrency: number;
   maxQueue: number;
-  mcpApiKey: string | undefined;
   /** Named client keys from MCP_API_KEYS (`name:key,...`), plus MCP_API_KEY as "default". */
   apiKeys: { name: string; key: string }[];
+  /** MCP_KEYS_FILE: keys with per-key policy (read by main, re-read on SIGHUP). */
+  keysFile: string | undefined;
   /** `none` turns HTTP authentication off. */
   auth: 'apikey' | 'none';
   allowedOrigins: string[];
@@ -37,6 +38,16 @@ export interface Config {
   sessionIdleMs: number;
   maxSessions: number;
   maxSseStreams: number;
+  /** Per-key caps; undefined: the global cap with one key, a quarter of it with several. */
+  maxSessionsPerKey: number | undefined;
+  maxStreamsPerKey: number | undefined;
+  maxCallsPerKey: number | undefined;
+  /** An event stream that carries nothing for this long is ended. */
+  streamIdleMs: number;
+  /** Most messages in a 2025-03-26 batch. */
+  maxBatch: number;
+  /** Most TCP connections at once; undefined: derived from the file limit at start. */
+  maxConnections: number | undefined;
   shutdownGraceMs: number;
   requestTimeoutMs: number;
   maxBodyBytes: number;
@@ -82,7 +93,14 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'MCP_STATELESS', flag: '--stateless', default: 'false', help: 'true: no sessions, every POST stands alone' },
   { env: 'MCP_SESSION_IDLE_MS', flag: '--session-idle-ms', default: '1800000', help: 'an idle session expires after this long' },
   { env: 'MCP_MAX_SESSIONS', flag: '--max-sessions', default: '1000', help: 'most sessions open at once' },
-  { env: 'MCP_MAX_SSE_STREAMS', flag: '--max-sse-streams', default: '1000', help: 'most GET event streams open at once' },
+  { env: 'MCP_MAX_SSE_STREAMS', flag: '--max-sse-streams', default: '1000', help: 'most event streams open at once (GET /mcp, /sse, subscriptions, POST answers)' },
+  { env: 'MCP_KEYS_FILE', flag: '--keys-file', help: 'JSON file of client keys with per-key limits (re-read on SIGHUP)' },
+  { env: 'MCP_MAX_SESSIONS_PER_KEY', flag: '--max-sessions-per-key', help: 'sessions one key may hold (default: all with one key, a quarter with several)' },
+  { env: 'MCP_MAX_STREAMS_PER_KEY', flag: '--max-streams-per-key', help: 'event streams one key may hold open (default: as above)' },
+  { env: 'MCP_MAX_CALLS_PER_KEY', flag: '--max-calls-per-key', help: 'calls one key may have running or queued (default: as above)' },
+  { env: 'MCP_STREAM_IDLE_MS', flag: '--stream-idle-ms', default: '600000', help: 'an event stream that carries nothing this long is ended' },
+  { env: 'MCP_MAX_BATCH', flag: '--max-batch', default: '32', help: 'most messages in one JSON-RPC batch (2025-03-26)' },
+  { env: 'MCP_MAX_CONNECTIONS', flag: '--max-connections', help: 'most TCP connections at once (default: from the open-file limit)' },
   { env: 'MCP_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', default: '10000', help: 'time calls get to finish on SIGTERM' },
   { env: 'MCP_REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms', default: '30000', help: 'time a client gets to send a request body' },
   { env: 'MCP_MAX_BODY_BYTES', flag: '--max-body-bytes', default: '1048576', help: 'largest accepted message, in bytes' },
@@ -135,11 +153,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     maxRetries: integer(text('OPENAI_MAX_RETRIES'), 'OPENAI_MAX_RETRIES', 0, 10),
     reasoningModels: text('OPENAI_REASONING_MODELS').toLowerCase() === 'none' ? [] : list(text('OPENAI_REASONING_MODELS')),
     allowedModels: list(raw('OPENAI_ALLOWED_MODELS')),
-    maxTokens: raw('OPENAI_MAX_TOKENS') === undefined ? undefined : integer(raw('OPENAI_MAX_TOKENS')!, 'OPENAI_MAX_TOKENS', 1, 10_000_000),
+    maxTokens: optionalInteger(raw('OPENAI_MAX_TOKENS'), 'OPENAI_MAX_TOKENS', 1, 10_000_000),
     maxPromptChars: integer(text('MCP_MAX_PROMPT_CHARS'), 'MCP_MAX_PROMPT_CHARS', 1, 100_000_000),
     maxConcurrency: integer(text('MCP_MAX_CONCURRENCY'), 'MCP_MAX_CONCURRENCY', 1, 1_000_000),
     maxQueue: integer(text('MCP_MAX_QUEUE'), 'MCP_MAX_QUEUE', 0, 10_000_000),
-    mcpApiKey: raw('MCP_API_KEY'),
     apiKeys: apiKeys(raw('MCP_API_KEY'), raw('MCP_API_KEYS')),
     auth: oneOf(text('MCP_AUTH'), ['apikey', 'none'] as const, 'MCP_AUTH'),
     allowedOrigins: list(raw('MCP_ALLOWED_ORIGINS')),
@@ -148,6 +165,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     sessionIdleMs: integer(text('MCP_SESSION_IDLE_MS'), 'MCP_SESSION_IDLE_MS', 1000, 7 * 24 * 3600 * 1000),
     maxSessions: integer(text('MCP_MAX_SESSIONS'), 'MCP_MAX_SESSIONS', 1, 1_000_000),
     maxSseStreams: integer(text('MCP_MAX_SSE_STREAMS'), 'MCP_MAX_SSE_STREAMS', 1, 1_000_000),
+    keysFile: raw('MCP_KEYS_FILE'),
+    maxSessionsPerKey: optionalInteger(raw('MCP_MAX_SESSIONS_PER_KEY'), 'MCP_MAX_SESSIONS_PER_KEY', 1, 1_000_000),
+    maxStreamsPerKey: optionalInteger(raw('MCP_MAX_STREAMS_PER_KEY'), 'MCP_MAX_STREAMS_PER_KEY', 1, 1_000_000),
+    maxCallsPerKey: optionalInteger(raw('MCP_MAX_CALLS_PER_KEY'), 'MCP_MAX_CALLS_PER_KEY', 1, 10_000_000),
+    streamIdleMs: integer(text('MCP_STREAM_IDLE_MS'), 'MCP_STREAM_IDLE_MS', 1000, 7 * 24 * 3600 * 1000),
+    maxBatch: integer(text('MCP_MAX_BATCH'), 'MCP_MAX_BATCH', 1, 10_000),
+    maxConnections: optionalInteger(raw('MCP_MAX_CONNECTIONS'), 'MCP_MAX_CONNECTIONS', 1, 10_000_000),
     shutdownGraceMs: integer(text('MCP_SHUTDOWN_GRACE_MS'), 'MCP_SHUTDOWN_GRACE_MS', 0, 3600 * 1000),
     requestTimeoutMs: integer(text('MCP_REQUEST_TIMEOUT_MS'), 'MCP_REQUEST_TIMEOUT_MS', 100, 3600 * 1000),
     maxBodyBytes: integer(text('MCP_MAX_BODY_BYTES'), 'MCP_MAX_BODY_BYTES', 1024, 256 * 1024 * 1024),
@@ -208,6 +232,10 @@ function quoteArg(value: string): string {
 function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got ${quoteArg(value)}).`);
+}
+
+function optionalInteger(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  return value === undefined ? undefined : integer(value, name, min, max);
 }
 
 function number(value: string, name: string, min: number, max: number): number {

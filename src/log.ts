@@ -22,27 +22,61 @@ export interface LoggerOptions {
 const RANK: Record<LogLevelName, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
 /**
- * stderr, batched: lines written in one turn of the event loop go out in one write (a write
- * per line costs a system call per request under load). Flushed when the process exits.
+ * stderr, batched and bounded: lines written in one turn of the event loop go out in one
+ * write (a write per line costs a system call per request under load), flushed when the
+ * process exits. When stderr does not keep up (a stalled log reader), at most
+ * MAX_PENDING_CHARS wait; later lines are dropped and counted, and once stderr drains one line
+ * says how many were lost. Logs never grow memory; stdout (the protocol) is not touched.
  */
+const MAX_PENDING_CHARS = 1024 * 1024;
 let pending = '';
 let scheduled = false;
 let hooked = false;
+let blocked = false;
+let droppedSince = 0;
+let droppedTotal = 0;
+let dropNotice: (count: number) => string = (count) => jsonLine('warn', 'log lines dropped: stderr did not keep up', { dropped: count });
+
+/** Log lines dropped since start because stderr did not keep up (`log_lines_dropped_total`). */
+export function droppedLogLines(): number {
+  return droppedTotal;
+}
 
 export function flushLogs(): void {
   scheduled = false;
-  if (pending === '') return;
+  if (pending === '' || blocked) return;
   const out = pending;
   pending = '';
-  process.stderr.write(out);
+  if (!process.stderr.write(out)) {
+    blocked = true;
+    process.stderr.once('drain', onDrain);
+  }
+}
+
+function onDrain(): void {
+  blocked = false;
+  if (droppedSince > 0) {
+    pending = dropNotice(droppedSince) + pending;
+    droppedSince = 0;
+  }
+  flushLogs();
 }
 
 function writeStderr(line: string): void {
   if (!hooked) {
     hooked = true;
-    process.once('exit', flushLogs);
+    process.once('exit', () => {
+      blocked = false; // a last try: nothing else will write them
+      flushLogs();
+    });
+  }
+  if (pending.length + line.length > MAX_PENDING_CHARS) {
+    droppedSince++;
+    droppedTotal++;
+    return;
   }
   pending += line;
+  if (blocked) return;
   if (pending.length > 64 * 1024) flushLogs();
   else if (!scheduled) {
     scheduled = true;
@@ -54,6 +88,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const format = options.format ?? 'json';
   const write = options.write ?? writeStderr;
+  if (!options.write && format === 'text') dropNotice = (count) => textLine('warn', 'log lines dropped: stderr did not keep up', { dropped: count });
   const threshold = RANK[level];
   const emit = (at: Exclude<LogLevelName, 'silent'>, message: string, fields?: LogFields): void => {
     if (RANK[at] < threshold) return;

@@ -2,7 +2,10 @@ import { writeSync } from 'node:fs';
 import { createRelayApp } from './app.ts';
 import { crypto } from './lazy.ts';
 import { ConfigError, helpText, loadConfig, type Config } from './config.ts';
+import { KeyRing, type KeyEntry } from './keys.ts';
+import { mergeKeys, readKeysFile } from './keys-file.ts';
 import { createLogger, flushLogs, type Logger } from './log.ts';
+import { defaultMaxConnections } from './transports/http/connections.ts';
 import { createHttpTransport } from './transports/http/server.ts';
 import { isLoopback } from './transports/http/perimeter.ts';
 import { serveStdio } from './transports/stdio.ts';
@@ -58,27 +61,47 @@ async function runStdio(config: Config, log: Logger): Promise<void> {
 }
 
 async function runHttp(config: Config, log: Logger): Promise<void> {
-  const relay = createRelayApp(config, log);
-  let apiKeys = config.apiKeys;
-  if (config.auth === 'apikey' && apiKeys.length === 0) {
+  let entries: KeyEntry[];
+  try {
+    entries = loadKeys(config);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(`${NAME}: ${error.message}`);
+    throw error;
+  }
+  if (config.auth === 'apikey' && entries.length === 0) {
     // No key configured: make one, and show it on stderr only, never on stdout or in JSON logs.
     const key = crypto().randomBytes(32).toString('base64url');
     flushLogs();
-    apiKeys = [{ name: 'generated', key }];
+    entries = [{ name: 'generated', key, policy: {} }];
     process.stderr.write(
       `Generated MCP API Key: ${key}\n` +
         'Clients send it as "Authorization: Bearer <key>" or "X-API-Key: <key>". It changes at every start;\n' +
-        'set MCP_API_KEY (or MCP_API_KEYS=name:key,...) to use a fixed one, or MCP_AUTH=none to turn authentication off.\n',
+        'set MCP_API_KEY (or MCP_API_KEYS=name:key,..., or MCP_KEYS_FILE) to use a fixed one, or MCP_AUTH=none to turn authentication off.\n',
     );
   }
+  const keys = new KeyRing(config.auth === 'apikey' ? entries : []);
+  const relay = createRelayApp(config, log, { keys });
   if (config.auth === 'none' && !isLoopback(config.host)) {
     log.warn(`authentication is off (MCP_AUTH=none) and the server listens on ${config.host}: anyone who can reach it can spend the upstream key`);
+  }
+  if (config.keysFile !== undefined) {
+    // SIGHUP re-reads the keys file; sessions stay, and an invalid file leaves the old keys in place.
+    process.on('SIGHUP', () => {
+      try {
+        const reloaded = loadKeys(config);
+        keys.replace(reloaded);
+        log.info('keys file reloaded', { keys: reloaded.length });
+      } catch (error) {
+        const message = error instanceof ConfigError ? error.message : String(error);
+        log.error('keys file not reloaded; the previous keys stay in force', { reason: message });
+      }
+    });
   }
   const http = createHttpTransport({
     app: relay.app,
     host: config.host,
     port: config.port,
-    apiKeys: config.auth === 'apikey' ? apiKeys : [],
+    keys,
     auth: config.auth,
     allowedOrigins: config.allowedOrigins,
     allowedHosts: config.allowedHosts,
@@ -86,6 +109,10 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
     sessionIdleMs: config.sessionIdleMs,
     maxSessions: config.maxSessions,
     maxSseStreams: config.maxSseStreams,
+    maxSessionsPerKey: config.maxSessionsPerKey,
+    maxStreamsPerKey: config.maxStreamsPerKey,
+    streamIdleMs: config.streamIdleMs,
+    maxConnections: config.maxConnections ?? defaultMaxConnections(config.maxConcurrency),
     maxBodyBytes: config.maxBodyBytes,
     requestTimeoutMs: config.requestTimeoutMs,
     transport: config.transport,
@@ -125,6 +152,12 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The client keys: MCP_API_KEY and MCP_API_KEYS, then MCP_KEYS_FILE's entries. */
+function loadKeys(config: Config): KeyEntry[] {
+  const fromEnv = config.apiKeys.map((k) => ({ ...k, policy: {} }));
+  return config.keysFile === undefined ? fromEnv : mergeKeys(fromEnv, readKeysFile(config.keysFile));
 }
 
 /** Nothing a client sends may take the process down: log what escaped, keep serving. */

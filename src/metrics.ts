@@ -69,15 +69,17 @@ export class Histogram implements Family {
   }
 }
 
+/** A gauge, or a counter kept elsewhere, read when scraped. */
 export class Gauge implements Family {
   constructor(
     private readonly name: string,
     private readonly help: string,
     private readonly read: () => [Labels, number][],
+    private readonly type: 'gauge' | 'counter' = 'gauge',
   ) {}
 
   render(lines: string[]): void {
-    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
+    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
     for (const [labels, value] of this.read()) lines.push(`${this.name}${labelText(labels)} ${value}`);
   }
 }
@@ -96,6 +98,11 @@ export class Registry {
   /** A gauge read when scraped; registering a name again replaces its reader. */
   gauge(name: string, help: string, read: () => [Labels, number][]): void {
     this.families.set(name, new Gauge(name, help, read));
+  }
+
+  /** A counter whose value lives elsewhere (a module's own tally), read when scraped. */
+  counterFrom(name: string, help: string, read: () => [Labels, number][]): void {
+    this.families.set(name, new Gauge(name, help, read, 'counter'));
   }
 
   render(): string {

@@ -1,4 +1,4 @@
-import type { Logger } from './log.ts';
+import { droppedLogLines, type Logger } from './log.ts';
 import { Registry } from './metrics.ts';
 import type { RequestId } from './protocol/messages.ts';
 
@@ -13,7 +13,7 @@ export interface RequestReport {
   status: string;
   durationMs: number;
   tool?: string;
-  /** ok, invalid_arguments, refused, busy, upstream_error, cancelled */
+  /** ok, invalid_arguments, refused, rate_limited, busy, timeout, upstream_error, cancelled */
   outcome?: string;
   upstreamStatus?: number;
   attempts?: number;
@@ -34,18 +34,25 @@ export class Telemetry {
   private readonly upstreamLatency = this.registry.histogram('upstream_request_duration_seconds', 'Upstream HTTP attempts, by status class, in seconds.', LATENCY_BUCKETS);
   private readonly retries = this.registry.counter('upstream_retries_total', 'Upstream attempts retried.');
   private readonly tokens = this.registry.counter('upstream_tokens_total', 'Tokens the upstream reported, by type.');
+  private readonly keyCalls = this.registry.counter('mcp_key_tool_calls_total', 'Tool calls, by client key name and outcome.');
+  private readonly keyTokens = this.registry.counter('mcp_key_tokens_total', 'Tokens the upstream reported, by client key name and type.');
 
   constructor(log: Logger) {
     this.log = log;
     const started = Date.now() / 1000;
     this.registry.gauge('process_resident_memory_bytes', 'Resident memory of the process.', () => [[{}, process.memoryUsage.rss()]]);
     this.registry.gauge('process_start_time_seconds', 'When the process started, in seconds since the epoch.', () => [[{}, started]]);
+    this.registry.counterFrom('log_lines_dropped_total', 'Log lines dropped because stderr did not keep up.', () => [[{}, droppedLogLines()]]);
   }
 
   request(report: RequestReport): void {
     const method = KNOWN_METHODS.has(report.method) ? report.method : 'other';
     this.requests.inc({ method, status: report.status });
-    if (report.tool !== undefined && report.outcome !== undefined) this.toolCalls.inc({ tool: report.tool, outcome: report.outcome });
+    if (report.tool !== undefined && report.outcome !== undefined) {
+      this.toolCalls.inc({ tool: report.tool, outcome: report.outcome });
+      // Key names come from the configuration, so this label set is bounded.
+      if (report.key !== undefined) this.keyCalls.inc({ key: report.key, outcome: report.outcome });
+    }
     if (!this.log.enabled('info')) return;
     this.log.info('request', {
       transport: report.transport,
@@ -70,10 +77,16 @@ export class Telemetry {
     this.retries.inc();
   }
 
-  usage(usage: { prompt_tokens?: number; completion_tokens?: number; reasoning_tokens?: number } | undefined): void {
+  usage(usage: { prompt_tokens?: number; completion_tokens?: number; reasoning_tokens?: number } | undefined, key?: string): void {
     if (!usage) return;
-    if (usage.prompt_tokens) this.tokens.inc({ type: 'prompt' }, usage.prompt_tokens);
-    if (usage.completion_tokens) this.tokens.inc({ type: 'completion' }, usage.completion_tokens);
-    if (usage.reasoning_tokens) this.tokens.inc({ type: 'reasoning' }, usage.reasoning_tokens);
+    this.countTokens('prompt', usage.prompt_tokens, key);
+    this.countTokens('completion', usage.completion_tokens, key);
+    this.countTokens('reasoning', usage.reasoning_tokens, key);
+  }
+
+  private countTokens(type: string, count: number | undefined, key: string | undefined): void {
+    if (!count) return;
+    this.tokens.inc({ type }, count);
+    if (key !== undefined) this.keyTokens.inc({ key, type }, count);
   }
 }

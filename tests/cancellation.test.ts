@@ -35,7 +35,7 @@ for (const id of [7, 0, '', 'call-1']) {
       h.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'user pressed stop' } }),
     );
     assert.is(await reply, undefined);
-    assert.is(h.session.inFlight.size, 0);
+    assert.is(h.session.running, 0);
   });
 }
 

@@ -32,15 +32,15 @@ test('defaults', () => {
   assert.is(c.model, 'gpt-4o-mini');
   assert.is(c.temperature, 0.2);
   assert.is(c.openaiApiKey, undefined);
-  assert.is(c.mcpApiKey, undefined);
+  assert.equal(c.apiKeys, []);
 });
 
 test('env vars are read by their exact names; flags beat them', () => {
   const env = { MCP_TRANSPORT: 'sse', HOST: '127.0.0.1', PORT: '9000', OPENAI_MODEL: 'gpt-4o', OPENAI_TEMPERATURE: '1.5', OPENAI_BASE_URL: 'http://localhost:11434/v1/', MCP_UPSTREAM: 'echo', OPENAI_API_KEY: 'k', MCP_API_KEY: 'm' };
   const c = config([], env);
   assert.equal(
-    [c.transport, c.host, c.port, c.model, c.temperature, c.openaiBaseUrl, c.upstream, c.openaiApiKey, c.mcpApiKey],
-    ['sse', '127.0.0.1', 9000, 'gpt-4o', 1.5, 'http://localhost:11434/v1', 'echo', 'k', 'm'],
+    [c.transport, c.host, c.port, c.model, c.temperature, c.openaiBaseUrl, c.upstream, c.openaiApiKey, c.apiKeys],
+    ['sse', '127.0.0.1', 9000, 'gpt-4o', 1.5, 'http://localhost:11434/v1', 'echo', 'k', [{ name: 'default', key: 'm' }]],
   );
   const f = config(['--transport', 'stdio', '--port=9001', '--model', 'o3-mini', '--upstream', 'openai', '--host', '::1', '--temperature', '0'], env);
   assert.equal([f.transport, f.port, f.model, f.upstream, f.host, f.temperature], ['stdio', 9001, 'o3-mini', 'openai', '::1', 0]);

@@ -13,6 +13,8 @@ export type Behaviour =
   | { type: 'stream'; pieces: string[]; intervalMs?: number; model?: string; finishReason?: string; usage?: object | null; done?: boolean; dropAfter?: number; errorAfter?: number }
   | { type: 'error'; status: number; message?: string; body?: string; headers?: Record<string, string>; delayMs?: number }
   | { type: 'hang' }
+  /** A JSON completion held back until the test calls `release()`: the test decides when calls end. */
+  | { type: 'held'; content?: string }
   | { type: 'drop' }
   | { type: 'raw'; status: number; headers?: Record<string, string>; body: string }
   /** Declares a longer body than it sends, then drops the connection (truncated JSON). */
@@ -39,6 +41,10 @@ export interface FakeUpstream {
   /** Forgets recorded requests and queued behaviours (between tests). */
   reset(): void;
   fallback: (request: Received) => Behaviour;
+  /** Answers the `count` oldest held requests (behaviour `held`); returns how many were answered. */
+  release(count?: number): number;
+  /** Held requests not yet answered. */
+  readonly held: number;
   /** Resolves when `count` requests have arrived. */
   waitForRequests(count: number, timeoutMs?: number): Promise<Received[]>;
   openConnections(): number;
@@ -53,6 +59,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const waiters: (() => void)[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
+  const heldBack: (() => void)[] = [];
 
   const later = (ms: number, fn: () => void): void => {
     const timer = setTimeout(() => {
@@ -169,6 +176,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }
       case 'hang':
         return; // Never answers; the client must give up.
+      case 'held':
+        heldBack.push(() => respond({ type: 'json', content: behaviour.content ?? 'held answer' }, request, res));
+        return;
       case 'drop':
         res.socket?.destroy();
         return;
@@ -206,8 +216,17 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     reset: () => {
       requests.length = 0;
       queue.length = 0;
+      heldBack.length = 0;
     },
     fallback: () => ({ type: 'json' }),
+    release(count = 1) {
+      const due = heldBack.splice(0, count);
+      for (const send of due) send();
+      return due.length;
+    },
+    get held() {
+      return heldBack.length;
+    },
     async waitForRequests(count, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
       while (requests.length < count) {

@@ -1,5 +1,6 @@
 /** Shared test helpers: an in-process harness for the protocol core, and config builders. */
 import { createRelayApp, type RelayApp } from '../src/app.ts';
+import type { Clock } from '../src/clock.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { silentLogger, type Logger } from '../src/log.ts';
 import type { Context, ServerApp } from '../src/protocol/context.ts';
@@ -15,8 +16,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return action.config;
 }
 
-export function testApp(env: Record<string, string> = {}, log: Logger = silentLogger): RelayApp {
-  return createRelayApp(testConfig(env), log);
+export function testApp(env: Record<string, string> = {}, log: Logger = silentLogger, clock?: Clock): RelayApp {
+  return createRelayApp(testConfig(env), log, clock ? { clock } : {});
 }
 
 /** Drives the protocol core as a transport would, recording the notifications it sends. */
@@ -26,9 +27,16 @@ export class Harness {
   readonly ctx: Context;
   private nextId = 1000;
 
-  constructor(app: ServerApp, session = new Session(), signal?: AbortSignal) {
+  /** `key`: the client key's name this harness calls with, as an HTTP transport would pass it. */
+  constructor(app: ServerApp, session = new Session(), signal?: AbortSignal, key?: string) {
     this.session = session;
-    this.ctx = { app, session, notify: (n) => void this.notifications.push(n), ...(signal ? { signal } : {}) };
+    this.ctx = {
+      app,
+      session,
+      notify: (n) => void this.notifications.push(n),
+      ...(signal ? { signal } : {}),
+      ...(key !== undefined ? { origin: { transport: 'test', key } } : {}),
+    };
   }
 
   send(message: unknown): Promise<Reply | undefined> {

@@ -1,5 +1,6 @@
 /** Helpers for HTTP tests: a server on loopback port 0, raw requests, and an SSE reader. */
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { KeyEntry } from '../src/keys.ts';
 import type { Logger } from '../src/log.ts';
 import { silentLogger } from '../src/log.ts';
 import { createHttpTransport, type HttpOptions, type HttpTransport } from '../src/transports/http/server.ts';
@@ -14,17 +15,26 @@ export interface TestServer {
   close(graceMs?: number): Promise<void>;
 }
 
+export type TestHttpOptions = Partial<HttpOptions> & {
+  /** The client keys (the relay's ring is set to these); default: one key, KEY, named "default". */
+  apiKeys?: { name: string; key: string }[];
+  /** Keys with policies, as a keys file gives them. */
+  keyEntries?: KeyEntry[];
+};
+
 export async function startHttp(
   env: Record<string, string> = {},
-  options: Partial<HttpOptions> = {},
+  options: TestHttpOptions = {},
   log: Logger = silentLogger,
 ): Promise<TestServer> {
-  const relay = testApp(env, log);
+  const { apiKeys = [{ name: 'default', key: KEY }], keyEntries, ...rest } = options;
+  const relay = testApp(env, log, rest.clock);
+  relay.keys.replace(keyEntries ?? apiKeys.map((k) => ({ ...k, policy: {} })));
   const transport = createHttpTransport({
     app: relay.app,
     host: '127.0.0.1',
     port: 0,
-    apiKeys: [{ name: 'default', key: KEY }],
+    keys: relay.keys,
     auth: 'apikey',
     allowedOrigins: [],
     allowedHosts: [],
@@ -35,7 +45,7 @@ export async function startHttp(
     maxBodyBytes: 64 * 1024,
     requestTimeoutMs: 5_000,
     transport: 'streamable-http',
-    ...options,
+    ...rest,
   });
   const address = await transport.listen();
   return {
@@ -232,3 +242,39 @@ export class SseClient {
     this.req.destroy();
   }
 }
+
+export const MODERN = '2026-07-28';
+
+/** The `_meta` envelope every 2026-07-28 request carries. */
+export const modernMeta = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  ...extra,
+});
+
+/** The headers of a 2026-07-28 POST, with the given client key. */
+export const modernHeaders = (method: string, key = KEY, name?: string): Record<string, string> => ({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  authorization: `Bearer ${key}`,
+  'mcp-protocol-version': MODERN,
+  'mcp-method': method,
+  ...(name ? { 'mcp-name': name } : {}),
+});
+
+/** Opens a 2026-07-28 subscriptions/listen stream. */
+export function listen(base: string, key = KEY, id: string | number = 'sub'): SseClient {
+  return new SseClient(base, { headers: modernHeaders('subscriptions/listen', key), body: rpc('subscriptions/listen', { _meta: modernMeta(), notifications: {} }, id) });
+}
+
+/** Opens a GET event stream on a session. */
+export function getStream(base: string, session: string, key = KEY): SseClient {
+  return new SseClient(base, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${key}`, 'mcp-session-id': session } });
+}
+
+/** Opens a 2024-11-05 /sse stream; its first event names the POST endpoint. */
+export function legacyStream(base: string, key = KEY): SseClient {
+  return new SseClient(base, { method: 'GET', path: '/sse', headers: { accept: 'text/event-stream', authorization: `Bearer ${key}` } });
+}
+
+export const auth = (key = KEY, extra: Record<string, string> = {}): Record<string, string> => ({ ...jsonHeaders(extra), authorization: `Bearer ${key}` });

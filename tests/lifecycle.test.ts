@@ -64,12 +64,12 @@ test('initialize with malformed params is -32602 and leaves the session uninitia
   }
 });
 
-test('notifications/initialized marks the client ready, and only after initialize', async () => {
+test('notifications/initialized gets no reply, before or after initialize', async () => {
   const h = new Harness(app);
-  await h.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  assert.is(h.session.clientReady, false);
+  assert.is(await h.send({ jsonrpc: '2.0', method: 'notifications/initialized' }), undefined);
   await h.initialize();
-  assert.is(h.session.clientReady, true);
+  assert.is(await h.send({ jsonrpc: '2.0', method: 'notifications/initialized' }), undefined);
+  assert.is(h.notifications.length, 0);
 });
 
 test('ping answers {} at any time', async () => {

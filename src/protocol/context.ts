@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Telemetry } from '../telemetry.ts';
 import type { LogLevel } from './logging.ts';
@@ -20,6 +21,13 @@ export interface ServerApp {
   readonly telemetry: Telemetry;
   /** Aborted when the server begins to stop: long-lived requests end gracefully. */
   readonly stopping: AbortSignal;
+  readonly limits: {
+    /** Most messages in one batch (MCP_MAX_BATCH). */
+    readonly maxBatch: number;
+    /** A subscription that carries nothing this long is torn down (MCP_STREAM_IDLE_MS). */
+    readonly streamIdleMs: number;
+  };
+  readonly clock: Clock;
 }
 
 /** What a tool tells about its call, for the request's log line and metrics. */
@@ -63,6 +71,8 @@ export interface CallContext {
   readonly progressToken: ProgressToken | undefined;
   readonly app: ServerApp;
   readonly session: Session;
+  /** The name of the client's key (HTTP), for per-key policy and fair share; undefined on stdio. */
+  readonly caller: string | undefined;
   /** Filled in by the tool; logged and counted when the request ends. */
   readonly notes: CallNotes;
   /** Sends a notification for this request; silently dropped once the reply is decided. */

@@ -86,6 +86,14 @@ async function handleBatch(items: unknown[], ctx: Context): Promise<Reply | unde
   if (items.length === 0) {
     return errorResponse(null, { code: ErrorCode.InvalidRequest, message: 'Invalid Request: empty batch' });
   }
+  const { maxBatch } = ctx.app.limits;
+  if (items.length > maxBatch) {
+    // Refused whole, before any of it runs: a batch is not a way around the per-call limits.
+    return errorResponse(null, {
+      code: ErrorCode.InvalidRequest,
+      message: `Invalid Request: the batch holds ${items.length} messages; at most ${maxBatch} are accepted (MCP_MAX_BATCH)`,
+    });
+  }
   const replies = await Promise.all(items.map((item) => handleOne(item, ctx, true)));
   const responses = replies.filter((reply): reply is JsonRpcResponse => reply !== undefined);
   return responses.length > 0 ? responses : undefined;
@@ -139,7 +147,6 @@ function handleNotification(message: JsonRpcNotification, ctx: Context): void {
       return;
     }
     case 'notifications/initialized':
-      if (session.initialized) session.clientReady = true;
       return;
     default:
       ctx.app.log.debug('notification ignored', { method: message.method.slice(0, 100) });
@@ -213,7 +220,7 @@ async function handleModern(request: JsonRpcRequest, ctx: Context, notes: CallNo
 }
 
 function assertIdFree(request: JsonRpcRequest, ctx: Context): void {
-  if (ctx.session.inFlight.has(request.id)) {
+  if (ctx.session.has(request.id)) {
     throw new WireError(ErrorCode.InvalidRequest, `Invalid Request: id ${JSON.stringify(request.id)} is already in use by a request in flight`);
   }
 }
@@ -231,7 +238,7 @@ async function run(
   const { session, app } = ctx;
   const { version } = mode;
   const controller = new AbortController();
-  session.inFlight.set(id, controller);
+  session.track(id, controller);
   const onTransportAbort = (): void => void session.cancel(id, 'the transport closed');
   ctx.signal?.addEventListener('abort', onTransportAbort, { once: true });
   if (ctx.signal?.aborted) onTransportAbort();
@@ -254,6 +261,7 @@ async function run(
     progressToken: progressTokenOf(params),
     app,
     session,
+    caller: ctx.origin?.key,
     notes,
     notify,
     log: (level: LogLevel, data: unknown) => {
@@ -271,7 +279,7 @@ async function run(
   } finally {
     settled = true;
     ctx.signal?.removeEventListener('abort', onTransportAbort);
-    if (session.inFlight.get(id) === controller) session.inFlight.delete(id);
+    session.untrack(id, controller);
   }
 }
 

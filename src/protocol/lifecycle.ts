@@ -20,7 +20,6 @@ export function initialize(params: JsonObject, ctx: Context): JsonObject {
   // which has no initialize).
   const version = isInitializeEraVersion(requested) ? requested : LATEST_INITIALIZE_VERSION;
   if (!session.stateless) session.version = version;
-  session.clientName = clientInfo.name;
   return {
     protocolVersion: version,
     capabilities: serverCapabilities(),

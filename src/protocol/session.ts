@@ -3,8 +3,8 @@ import type { LogLevel } from './logging.ts';
 import type { RequestId } from './messages.ts';
 
 /**
- * Per-connection protocol state: one per stdio process, one per HTTP session.
- * Transports own its lifetime; the protocol core reads and updates it.
+ * Per-connection protocol state: one per stdio process, one per HTTP session, one per POST in
+ * stateless mode. Transports own its lifetime; the protocol core reads and updates it.
  */
 export class Session {
   /**
@@ -14,29 +14,49 @@ export class Session {
   readonly stateless: boolean;
   /** Set when initialize has been answered (or preset by a stateless transport). */
   version: InitializeEraVersion | undefined;
-  /** `notifications/initialized` arrived. */
-  clientReady = false;
   /** Threshold for `notifications/message`; MCP leaves the default to the server. */
   logLevel: LogLevel = 'info';
-  clientName: string | undefined;
-  /** Requests in flight, by id, so `notifications/cancelled` can abort them. */
-  readonly inFlight = new Map<RequestId, AbortController>();
   /** Set once the session is ended; nothing new starts afterwards. */
   closed = false;
+  /** Requests in flight, by id, so `notifications/cancelled` can abort them. */
+  private readonly inFlight = new Map<RequestId, AbortController>();
+  /** Stateless: the caller's requests in flight across all its POSTs. */
+  private readonly scope: CancelScope | undefined;
 
-  constructor(options: { stateless?: boolean; version?: InitializeEraVersion } = {}) {
+  constructor(options: { stateless?: boolean; version?: InitializeEraVersion; scope?: CancelScope } = {}) {
     this.stateless = options.stateless ?? false;
     this.version = options.version;
+    this.scope = options.scope;
   }
 
   get initialized(): boolean {
     return this.version !== undefined;
   }
 
+  /** Requests in flight on this session. */
+  get running(): number {
+    return this.inFlight.size;
+  }
+
+  has(id: RequestId): boolean {
+    return this.inFlight.has(id);
+  }
+
+  track(id: RequestId, controller: AbortController): void {
+    this.inFlight.set(id, controller);
+    this.scope?.add(id, controller);
+  }
+
+  untrack(id: RequestId, controller: AbortController): void {
+    if (this.inFlight.get(id) === controller) this.inFlight.delete(id);
+    this.scope?.remove(id, controller);
+  }
+
+  /** Cancels the request with this id here or, stateless, anywhere in the caller's scope. */
   cancel(id: RequestId, reason: string): boolean {
     const controller = this.inFlight.get(id);
-    if (!controller) return false;
-    this.inFlight.delete(id);
+    if (!controller) return this.scope?.cancel(id, reason) ?? false;
+    this.untrack(id, controller);
     controller.abort(new CancelledError(reason));
     return true;
   }
@@ -49,6 +69,60 @@ export class Session {
   close(reason: string): void {
     this.closed = true;
     this.abortAll(reason);
+  }
+}
+
+/**
+ * The requests in flight of one caller (an API key) across stateless POSTs, so that a
+ * `notifications/cancelled` sent in a POST of its own reaches the call it names. Ids are only
+ * unique per client, and clients sharing a key share its scope: a cancel reaches every call
+ * of that key with that id on this process.
+ */
+export class CancelScope {
+  private readonly byId = new Map<RequestId, Set<AbortController>>();
+  private readonly onEmpty: () => void;
+
+  constructor(onEmpty: () => void = () => undefined) {
+    this.onEmpty = onEmpty;
+  }
+
+  add(id: RequestId, controller: AbortController): void {
+    let set = this.byId.get(id);
+    if (!set) this.byId.set(id, (set = new Set()));
+    set.add(controller);
+  }
+
+  remove(id: RequestId, controller: AbortController): void {
+    const set = this.byId.get(id);
+    if (!set?.delete(controller)) return;
+    if (set.size === 0) this.byId.delete(id);
+    if (this.byId.size === 0) this.onEmpty();
+  }
+
+  cancel(id: RequestId, reason: string): boolean {
+    const set = this.byId.get(id);
+    if (!set) return false;
+    for (const controller of [...set]) {
+      this.remove(id, controller);
+      controller.abort(new CancelledError(reason));
+    }
+    return true;
+  }
+}
+
+/** Cancel scopes by caller, each dropped once it holds nothing. */
+export class CancelScopes {
+  private readonly scopes = new Map<string, CancelScope>();
+
+  of(caller: string): CancelScope {
+    let scope = this.scopes.get(caller);
+    if (!scope) {
+      const made = new CancelScope(() => {
+        if (this.scopes.get(caller) === made) this.scopes.delete(caller);
+      });
+      this.scopes.set(caller, (scope = made));
+    }
+    return scope;
   }
 }
 

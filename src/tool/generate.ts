@@ -4,12 +4,14 @@ import type { JsonObject } from '../protocol/messages.ts';
 import { ProgressReporter } from '../protocol/progress.ts';
 import type { VersionFeatures } from '../protocol/versions.ts';
 import { checkArguments, type GenerateArguments } from './arguments.ts';
-import type { Limiter } from './limiter.ts';
+import type { Admission } from './admission.ts';
+import { PushedOut } from './limiter.ts';
 import { buildRequest, type RequestPolicy } from './request.ts';
 import { errorResult, successResult } from './result.ts';
 import { INPUT_SCHEMA, OUTPUT_SCHEMA } from './schema.ts';
 import { DeadlineExceeded, UpstreamError } from './upstream/errors.ts';
-import type { Upstream } from './upstream/types.ts';
+import type { KeyRing } from '../keys.ts';
+import type { Upstream, Usage } from './upstream/types.ts';
 
 export interface GenerateToolOptions extends RequestPolicy {
   /** OPENAI_TIMEOUT_MS: one call, queueing and retries included. */
@@ -18,7 +20,10 @@ export interface GenerateToolOptions extends RequestPolicy {
   allowedModels: readonly string[];
   /** MCP_MAX_PROMPT_CHARS, counting prompt and system together. */
   maxPromptChars: number;
-  limiter: Limiter;
+  /** Per-key rate limits, budgets and the fair share of upstream slots. */
+  admission: Admission;
+  /** The keys and their policies (models, max_tokens). */
+  keys: KeyRing;
   /** Which upstream answers: built on first use. */
   upstream: () => Upstream;
 }
@@ -65,22 +70,26 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
     const checked = checkArguments(rawArgs);
     if (!checked.ok) return refuse(checked.message, 'invalid_arguments');
     notes.prompt = checked.args.prompt;
-    const problem = policyProblem(checked.args);
+    const { caller } = ctx;
+    const problem = policyProblem(checked.args, caller);
     if (problem) return refuse(problem, 'refused');
+    const { admission } = options;
+    const overQuota = admission.quota(caller);
+    if (overQuota) {
+      notes.outcome = overQuota.outcome;
+      return errorResult(overQuota.message);
+    }
 
     // The request's own signal carries both the client's cancel and, through ctx.abort, the deadline.
     const deadline = started + options.timeoutMs;
     const timer = setTimeout(() => ctx.abort(new DeadlineExceeded(options.timeoutMs)), options.timeoutMs);
     const progress = ctx.progressToken === undefined ? undefined : new ProgressReporter(ctx.progressToken, ctx);
     try {
-      const slot = options.limiter.acquire(ctx.signal);
-      if (slot === 'busy') {
-        // Always a result: the call was fine, the server is full.
-        notes.outcome = 'busy';
-        return errorResult(
-          `The server is busy: ${options.limiter.running} calls are running and ${options.limiter.queued} are waiting ` +
-            '(MCP_MAX_CONCURRENCY, MCP_MAX_QUEUE). Try again shortly.',
-        );
+      const slot = admission.slot(caller, ctx.signal);
+      if (!(slot instanceof Promise)) {
+        // Always a result: the call was fine, the server (or this key's share of it) is full.
+        notes.outcome = slot.outcome;
+        return errorResult(slot.message);
       }
       let release;
       try {
@@ -90,10 +99,15 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
           notes.outcome = 'timeout';
           return errorResult(`The call waited ${Date.now() - started} ms for a free slot and ran out of time (OPENAI_TIMEOUT_MS).`);
         }
+        if (reason instanceof PushedOut) {
+          notes.outcome = 'busy';
+          return errorResult(admission.busy().message);
+        }
         throw reason;
       }
       try {
-        const completion = await options.upstream().complete(buildRequest(checked.args, options), {
+        const maxTokens = minDefined(options.maxTokens, options.keys.policy(caller)?.maxTokens);
+        const completion = await options.upstream().complete(buildRequest(checked.args, { ...options, maxTokens }), {
           signal: ctx.signal,
           deadline,
           ...(progress ? { onText: (text: string) => progress.add(text) } : {}),
@@ -106,7 +120,8 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
         notes.outcome = 'ok';
         notes.upstreamStatus = completion.status;
         notes.attempts = completion.attempts;
-        ctx.app.telemetry.usage(completion.usage);
+        ctx.app.telemetry.usage(completion.usage, caller);
+        admission.spend(caller, totalTokens(completion.usage));
         return successResult(completion, ctx.features);
       } finally {
         release();
@@ -132,10 +147,14 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
   };
 
   /** The deployment's limits, checked before anything is queued or sent. */
-  function policyProblem(args: GenerateArguments): string | undefined {
+  function policyProblem(args: GenerateArguments, caller: string | undefined): string | undefined {
     const model = args.model ?? options.model;
     if (options.allowedModels.length > 0 && !options.allowedModels.includes(model)) {
       return `Model ${JSON.stringify(model.slice(0, 100))} is not allowed on this server. Allowed models: ${options.allowedModels.join(', ')}.`;
+    }
+    if (!options.keys.allowsModel(caller, model)) {
+      const allowed = options.keys.policy(caller)?.models?.join(', ') ?? '';
+      return `Model ${JSON.stringify(model.slice(0, 100))} is not allowed for key "${caller}". Its allowed models: ${allowed}.`;
     }
     const length = args.prompt.length + (args.system?.length ?? 0);
     if (length > options.maxPromptChars) {
@@ -145,4 +164,13 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
   }
 
   return { name: TOOL_NAME, describe, call };
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+}
+
+function totalTokens(usage: Usage | undefined): number {
+  if (!usage) return 0;
+  return usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0);
 }

@@ -9,19 +9,95 @@ export interface LoggedEvent {
   seq: number;
   id: string;
   data: string;
+  /** Order of recording across every log of the server, so the oldest can be found. */
+  stamp: number;
 }
 
 /**
- * What all sessions' logs may hold together, in characters of JSON: without it, a client
- * that opens many sessions and walks away from streams mid-answer would pin
- * (sessions × per-session cap) of memory until its sessions expire.
+ * What the replay logs may hold, in characters of JSON: per owner (a client key) and for all
+ * of them together. A log past its owner's share forgets that owner's oldest events, never
+ * another's; only past the global bound (many owners at once) are the oldest events of the
+ * owner holding the most forgotten. Without a bound, a client that opens many sessions and
+ * walks away from streams mid-answer would pin (sessions x per-session cap) of memory.
  */
 export class EventBudget {
-  used = 0;
-  constructor(readonly max = 32 * 1024 * 1024) {}
+  private readonly owners = new Map<string, { used: number; logs: Set<EventLog> }>();
+  private total = 0;
+  private stamps = 0;
+  readonly max: number;
+  private readonly maxPerOwner: () => number;
+
+  constructor(max = 32 * 1024 * 1024, maxPerOwner: () => number = () => max) {
+    this.max = max;
+    this.maxPerOwner = maxPerOwner;
+  }
+
+  get used(): number {
+    return this.total;
+  }
+
+  usedBy(owner: string): number {
+    return this.owners.get(owner)?.used ?? 0;
+  }
+
+  nextStamp(): number {
+    return ++this.stamps;
+  }
+
+  join(log: EventLog): void {
+    let entry = this.owners.get(log.owner);
+    if (!entry) this.owners.set(log.owner, (entry = { used: 0, logs: new Set() }));
+    entry.logs.add(log);
+  }
+
+  leave(log: EventLog): void {
+    const entry = this.owners.get(log.owner);
+    if (!entry) return;
+    entry.logs.delete(log);
+    if (entry.logs.size === 0 && entry.used === 0) this.owners.delete(log.owner);
+  }
+
+  charge(owner: string, chars: number): void {
+    const entry = this.owners.get(owner);
+    if (entry) entry.used += chars;
+    this.total += chars;
+  }
+
+  /** Forgets oldest events until the owner is within its share and everyone within the total. */
+  enforce(owner: string): void {
+    const share = this.maxPerOwner();
+    while (this.usedBy(owner) > share && this.forgetOldestOf(owner)) {
+      // each turn forgets one event
+    }
+    while (this.total > this.max && this.forgetOldestOf(this.heaviest())) {
+      // each turn forgets one event
+    }
+  }
+
+  private heaviest(): string {
+    let owner = '';
+    let most = -1;
+    for (const [name, entry] of this.owners) {
+      if (entry.used > most) {
+        most = entry.used;
+        owner = name;
+      }
+    }
+    return owner;
+  }
+
+  private forgetOldestOf(owner: string): boolean {
+    let oldest: EventLog | undefined;
+    for (const log of this.owners.get(owner)?.logs ?? []) {
+      const stamp = log.oldestStamp();
+      if (stamp !== undefined && (oldest === undefined || stamp < oldest.oldestStamp()!)) oldest = log;
+    }
+    return oldest?.forgetOldest() ?? false;
+  }
 }
 
 export class EventLog {
+  readonly owner: string;
   private readonly maxEvents: number;
   private readonly maxBytes: number;
   private readonly budget: EventBudget;
@@ -29,10 +105,12 @@ export class EventLog {
   private bytes = 0;
   private seq = 0;
 
-  constructor(budget: EventBudget, maxEvents = 500, maxBytes = 1024 * 1024) {
+  constructor(budget: EventBudget, owner: string, maxEvents = 500, maxBytes = 1024 * 1024) {
     this.budget = budget;
+    this.owner = owner;
     this.maxEvents = maxEvents;
     this.maxBytes = maxBytes;
+    budget.join(this);
   }
 
   /** An id for an event that is not recorded (a priming event). */
@@ -41,31 +119,43 @@ export class EventLog {
   }
 
   /**
-   * Records an event and returns its id. Past this log's caps, or the shared budget, its
-   * oldest events go first; an event larger than the caps is not kept at all (it cannot be
-   * replayed, but it is still sent).
+   * Records an event and returns its id. Past this log's caps, or its owner's share of the
+   * budget, its owner's oldest events go first; an event larger than the caps is not kept at
+   * all (it cannot be replayed, but it is still sent).
    */
   append(stream: string, data: string): string {
     const seq = ++this.seq;
     const id = `${stream}:${seq}`;
-    this.events.push({ stream, seq, id, data });
+    this.events.push({ stream, seq, id, data, stamp: this.budget.nextStamp() });
     this.bytes += data.length;
-    this.budget.used += data.length;
-    while (this.events.length > 0 && (this.events.length > this.maxEvents || this.bytes > this.maxBytes || this.budget.used > this.budget.max)) {
-      this.forget(this.events.shift()!);
-    }
+    this.budget.charge(this.owner, data.length);
+    while (this.events.length > this.maxEvents || this.bytes > this.maxBytes) this.forgetOldest();
+    this.budget.enforce(this.owner);
     return id;
+  }
+
+  oldestStamp(): number | undefined {
+    return this.events[0]?.stamp;
+  }
+
+  /** Forgets the oldest event; false when there is none. */
+  forgetOldest(): boolean {
+    const event = this.events.shift();
+    if (!event) return false;
+    this.forget(event);
+    return true;
   }
 
   /** Forgets everything (the session ended). */
   clear(): void {
     for (const event of this.events) this.forget(event);
     this.events = [];
+    this.budget.leave(this);
   }
 
   private forget(event: LoggedEvent): void {
     this.bytes -= event.data.length;
-    this.budget.used -= event.data.length;
+    this.budget.charge(this.owner, -event.data.length);
   }
 
   /** Events of `stream` after `seq`, oldest first. */

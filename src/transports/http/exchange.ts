@@ -1,12 +1,18 @@
 import type { ServerResponse } from 'node:http';
+import type { Clock } from '../../clock.ts';
 import type { OutgoingMessage, Reply } from '../../protocol/messages.ts';
 import type { Headers } from './reply.ts';
 import { sendEmpty, sendJson } from './reply.ts';
 import type { HttpSession, LiveStream } from './sessions.ts';
-import { SseSink, type StreamRegistry } from './sse.ts';
+import { SseSink, type StreamRegistry, type StreamSlot } from './sse.ts';
 
 export interface ExchangeOptions {
   streams: StreamRegistry;
+  clock: Clock;
+  /** Whose stream slots an event stream takes (the caller's key name). */
+  owner: string;
+  /** A slot taken before the request ran (subscriptions are nothing but a stream). */
+  slot?: StreamSlot;
   res: ServerResponse;
   accept: { json: boolean; sse: boolean };
   /** Headers every answer carries (CORS, Mcp-Session-Id for a new session). */
@@ -24,6 +30,8 @@ export interface ExchangeOptions {
  * application/json; a notification before the reply (progress, logs) turns the answer into
  * a text/event-stream, when the client accepts one. In a session the stream is logged, so a
  * client that lost the connection can resume it with Last-Event-ID; the call itself runs on.
+ * A stream takes one of the owner's stream slots; with none free the answer stays JSON and
+ * its notifications are dropped (the call itself is never refused for want of a stream).
  */
 export class PostExchange {
   private readonly options: ExchangeOptions;
@@ -31,9 +39,11 @@ export class PostExchange {
   private live: LiveStream | undefined;
   private sink: SseSink | undefined;
   private mode: 'pending' | 'sse' | 'done' = 'pending';
+  private reserved: StreamSlot | undefined;
 
   constructor(options: ExchangeOptions) {
     this.options = options;
+    this.reserved = options.slot;
   }
 
   private ensureLive(): LiveStream | undefined {
@@ -50,8 +60,7 @@ export class PostExchange {
     if (this.mode === 'done') return;
     if (this.mode === 'pending') {
       // No stream can carry it (and none was announced, so none can be resumed): dropped.
-      if (!this.options.accept.sse || this.options.res.destroyed) return;
-      this.startStream();
+      if (!this.options.accept.sse || this.options.res.destroyed || !this.startStream()) return;
     }
     this.emit(message);
   }
@@ -70,23 +79,22 @@ export class PostExchange {
       if (reply === undefined) {
         if (!hasRequests) sendEmpty(res, 202, headers);
         // A cancelled request gets no reply: an event stream that ends with no further event.
-        else if (accept.sse) this.startStream();
-        else sendEmpty(res, 204, headers);
-      } else if (!res.destroyed && (status !== undefined || accept.json || !accept.sse)) {
+        else if (!accept.sse || !this.startStream()) sendEmpty(res, 204, headers);
+      } else if (!res.destroyed && (status !== undefined || accept.json || !accept.sse || !this.startStream())) {
         // A refusal with its own status (400, 404) is JSON even to an SSE-only client.
         this.mode = 'done';
         this.endLive();
+        this.releaseReserved();
         sendJson(res, status ?? (isUnaddressedError(reply) ? 400 : 200), reply, headers);
         return;
       } else if (res.destroyed) {
         this.emit(reply);
-      } else {
-        this.startStream();
       }
     }
     if (this.mode === 'sse' && reply !== undefined) this.emit(reply);
     this.mode = 'done';
     this.endLive();
+    this.releaseReserved();
     this.sink?.end();
   }
 
@@ -97,16 +105,30 @@ export class PostExchange {
     this.sink = undefined;
   }
 
-  private startStream(): void {
+  /** Turns the answer into an event stream; false when no stream slot is free. */
+  private startStream(): boolean {
     const { res, headers, session, prime } = this.options;
+    if (res.destroyed || res.headersSent) {
+      // Detached: in a session the events still go to the log, for a resume.
+      this.mode = 'sse';
+      return true;
+    }
+    const slot = this.reserved ?? this.options.streams.take(this.options.owner);
+    this.reserved = undefined;
+    if (typeof slot === 'string') return false;
     this.mode = 'sse';
-    if (res.destroyed || res.headersSent) return;
-    this.sink = new SseSink(this.options.streams, res, headers);
+    this.sink = new SseSink(this.options.streams, slot, res, this.options.clock, { headers });
     const live = this.ensureLive();
     if (live && session) {
       live.sink = this.sink;
       if (prime) this.sink.prime(session.events.nextId(live.key));
     }
+    return true;
+  }
+
+  private releaseReserved(): void {
+    this.reserved?.release();
+    this.reserved = undefined;
   }
 
   private emit(reply: Reply | OutgoingMessage): void {

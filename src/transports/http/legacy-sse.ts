@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../../clock.ts';
 import type { Context, ServerApp } from '../../protocol/context.ts';
 import { handle } from '../../protocol/handle.ts';
 import type { OutgoingMessage, Reply } from '../../protocol/messages.ts';
 import { isInitializeEraVersion } from '../../protocol/versions.ts';
 import { readMessage } from './message.ts';
-import { sendEmpty, sendRpcError, TransportErrorCode } from './reply.ts';
+import { sendEmpty, sendRpcError, sendUnavailable, TransportErrorCode } from './reply.ts';
 import { acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
 import { SseSink, type StreamRegistry } from './sse.ts';
@@ -14,8 +15,8 @@ export interface LegacySseOptions {
   app: ServerApp;
   store: SessionStore;
   maxBodyBytes: number;
-  maxSseStreams: number;
   streams: StreamRegistry;
+  clock: Clock;
 }
 
 export const MESSAGES_PATH = '/messages';
@@ -23,7 +24,8 @@ export const MESSAGES_PATH = '/messages';
 /**
  * The 2024-11-05 HTTP+SSE transport: GET /sse opens the session's stream, whose first event
  * (`endpoint`) names the URI to POST messages to; replies and notifications go out on the
- * stream as `message` events. Closing the stream ends the session and aborts its calls.
+ * stream as `message` events. Closing the stream ends the session and aborts its calls; so
+ * does MCP_STREAM_IDLE_MS of silence on it (the only end this transport allows).
  */
 export class LegacySseEndpoint {
   private readonly options: LegacySseOptions;
@@ -37,14 +39,15 @@ export class LegacySseEndpoint {
     if (!acceptance(header(req, 'accept')).sse) {
       return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', caller.headers);
     }
-    if (this.options.streams.size >= this.options.maxSseStreams) {
-      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: too many open event streams (MCP_MAX_SSE_STREAMS)', { ...caller.headers, 'retry-after': 5 });
+    const slot = this.options.streams.take(caller.key);
+    if (typeof slot === 'string') return sendUnavailable(res, slot, caller.headers);
+    const session = new HttpSession('legacy', caller.key, store.eventBudget, this.options.clock);
+    const noRoom = store.add(session);
+    if (noRoom) {
+      slot.release();
+      return sendUnavailable(res, noRoom, caller.headers);
     }
-    const session = new HttpSession('legacy', caller.key, store.eventBudget);
-    if (!store.add(session)) {
-      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
-    }
-    const sink = new SseSink(this.options.streams, res, caller.headers);
+    const sink = new SseSink(this.options.streams, slot, res, this.options.clock, { headers: caller.headers, endsWhenIdle: true });
     session.stream = sink;
     // Nothing else could receive the replies, so the session ends with its stream.
     sink.onClose(() => store.delete(session.id, 'its event stream closed'));
@@ -72,14 +75,12 @@ export class LegacySseEndpoint {
       for (const item of Array.isArray(out) ? out : [out]) session.stream?.send(JSON.stringify(item), undefined, 'message');
     };
     const ctx: Context = { app: this.options.app, session: session.protocol, notify: send, origin: { transport: 'sse', key: caller.key || undefined } };
-    session.activeExchanges++;
-    session.touch();
+    const ended = session.beginExchange();
     try {
       const reply = await handle(message, ctx);
       if (reply !== undefined) send(reply);
     } finally {
-      session.activeExchanges--;
-      session.touch();
+      ended();
     }
   }
 }

@@ -92,3 +92,25 @@ function hostnameOf(host: string): string {
 function quote(value: string): string {
   return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
 }
+
+// RFC 3986 host (an IP literal in brackets, or a reg-name / IPv4 address), then an optional port.
+const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{1,5})?$/;
+
+/**
+ * Checks the Host header itself (before any route, /health included): RFC 9112 makes a request
+ * with more than one Host (even two equal ones) or an invalid one a 400.
+ */
+export function hostHeaderProblem(req: IncomingMessage): string | undefined {
+  const raw = req.rawHeaders;
+  let count = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') count++;
+  if (count > 1) return 'Bad Request: the request carries more than one Host header';
+  const host = req.headers.host;
+  if (host === undefined || host === lastValidHost) return undefined;
+  const port = /:(\d+)$/.exec(host)?.[1];
+  if (!HOST_VALUE.test(host) || (port !== undefined && Number(port) > 65535)) return 'Bad Request: the Host header is not a valid host[:port]';
+  lastValidHost = host; // clients send the same Host on every request
+  return undefined;
+}
+
+let lastValidHost: string | undefined;

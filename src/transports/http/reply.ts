@@ -13,9 +13,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
-    ...headers,
+    ...(bodyUnread(res) ? { ...headers, connection: 'close' } : headers),
   });
   res.end(text);
+}
+
+/**
+ * An answer sent before its request's body was read ends the connection, and says so: the
+ * rest of the body is read and thrown away (a lingering close), not parsed as a next request.
+ */
+function bodyUnread(res: ServerResponse): boolean {
+  const req = res.req as ServerResponse['req'] | undefined;
+  if (!req || req.complete) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** An error status on an MCP endpoint: a JSON-RPC error response with no id, as the transport spec allows. */
@@ -34,6 +45,21 @@ export function sendRpcError(
 export function sendEmpty(res: ServerResponse, status: number, headers: Headers = {}): void {
   if (res.headersSent || res.destroyed) return;
   // A 204 may not carry Content-Length; anything else says 0 rather than using chunks.
-  res.writeHead(status, status === 204 ? headers : { 'content-length': 0, ...headers });
+  const all = status === 204 ? headers : { 'content-length': 0, ...headers };
+  res.writeHead(status, bodyUnread(res) ? { ...all, connection: 'close' } : all);
   res.end();
+}
+
+/** What a 503 says, by the setting whose cap was reached. */
+const UNAVAILABLE: Record<string, string> = {
+  MCP_MAX_SSE_STREAMS: 'too many open event streams',
+  MCP_MAX_STREAMS_PER_KEY: 'this key has as many event streams open as it may',
+  MCP_MAX_SESSIONS: 'the session limit is reached and no session is idle',
+  MCP_MAX_SESSIONS_PER_KEY: 'this key holds as many sessions as it may and none of them is idle',
+};
+
+/** 503 with a JSON-RPC error and Retry-After: a cap is reached (the caller's own, or the server's). */
+export function sendUnavailable(res: ServerResponse, setting: string, headers: Headers = {}): void {
+  const why = UNAVAILABLE[setting] ?? 'a limit is reached';
+  sendRpcError(res, 503, TransportErrorCode.Generic, `Service Unavailable: ${why} (${setting})`, { ...headers, 'retry-after': 5 });
 }

@@ -1,9 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../../clock.ts';
+import { perKeyCap, type KeyRing } from '../../keys.ts';
 import type { ServerApp } from '../../protocol/context.ts';
-import { ApiKeys } from './auth.ts';
+import { identify } from './auth.ts';
+import { ConnectionGuard, defaultMaxConnections } from './connections.ts';
+import { EventBudget } from './event-log.ts';
 import { LegacySseEndpoint, MESSAGES_PATH } from './legacy-sse.ts';
-import { Perimeter } from './perimeter.ts';
+import { hostHeaderProblem, Perimeter } from './perimeter.ts';
 import { sendEmpty, sendJson, sendRpcError, TransportErrorCode } from './reply.ts';
 import { SessionStore } from './sessions.ts';
 import { StreamRegistry } from './sse.ts';
@@ -13,8 +17,8 @@ export interface HttpOptions {
   app: ServerApp;
   host: string;
   port: number;
-  /** Client keys; empty with auth off. */
-  apiKeys: readonly { name: string; key: string }[];
+  /** Client keys (the relay's own ring, so per-key policy and authentication agree). */
+  keys: KeyRing;
   auth: 'apikey' | 'none';
   allowedOrigins: readonly string[];
   allowedHosts: readonly string[];
@@ -22,10 +26,20 @@ export interface HttpOptions {
   sessionIdleMs: number;
   maxSessions: number;
   maxSseStreams: number;
+  /** Per-key caps; undefined: the global cap with one key, a quarter of it with several. */
+  maxSessionsPerKey?: number | undefined;
+  maxStreamsPerKey?: number | undefined;
+  /** An event stream with no end of its own (GET /mcp, /sse) ends after this long carrying nothing. */
+  streamIdleMs?: number;
+  /** What every session's replay log may hold together, in characters (32 MiB; a quarter per key with several). */
+  replayBudget?: number;
+  /** Most TCP connections; undefined: derived from the open-file limit. */
+  maxConnections?: number | undefined;
   maxBodyBytes: number;
   requestTimeoutMs: number;
   /** Shown by /health. */
   transport: string;
+  clock?: Clock;
 }
 
 export interface HttpTransport {
@@ -58,11 +72,33 @@ const PREFLIGHT_HEADERS = {
 export function createHttpTransport(options: HttpOptions): HttpTransport {
   const { app } = options;
   const log = app.log;
-  const started = Date.now();
-  const keys = new ApiKeys(options.apiKeys);
+  const clock = options.clock ?? systemClock;
+  const started = clock.now();
+  const { keys } = options;
   const perimeter = new Perimeter({ bindHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
-  const store = new SessionStore({ maxSessions: options.maxSessions, idleMs: options.sessionIdleMs, log });
-  const streams = new StreamRegistry();
+  // Per-key shares follow the keys configured now (a SIGHUP may change how many there are).
+  const share = (configured: number | undefined, global: number) => () => perKeyCap(configured, global, keys.count);
+  const replayBudget = options.replayBudget ?? 32 * 1024 * 1024;
+  const budget = new EventBudget(replayBudget, () => perKeyCap(undefined, replayBudget, keys.count));
+  const store = new SessionStore({
+    maxSessions: options.maxSessions,
+    maxPerOwner: share(options.maxSessionsPerKey, options.maxSessions),
+    idleMs: options.sessionIdleMs,
+    log,
+    clock,
+    budget,
+  });
+  const streams = new StreamRegistry({
+    maxStreams: options.maxSseStreams,
+    maxPerOwner: share(options.maxStreamsPerKey, options.maxSseStreams),
+    idleMs: options.streamIdleMs ?? 600_000,
+    clock,
+  });
+  const headersTimeout = Math.min(10_000, options.requestTimeoutMs);
+  // A connection silent for this long is closed; one that started a request meanwhile gets
+  // Node's own 408 first (its headers timeout is checked every second).
+  const silentMs = 2 * headersTimeout + 1_000;
+  const connections = new ConnectionGuard(options.maxConnections ?? defaultMaxConnections(256), silentMs, clock);
   let active = 0;
   let idleWaiters: (() => void)[] = [];
   let draining = false;
@@ -81,9 +117,14 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     [{ transport: 'streamable-http' }, store.count('streamable')],
     [{ transport: 'sse' }, store.count('legacy')],
   ]);
-  app.telemetry.registry.gauge('mcp_sse_streams_open', 'Open event streams (GET /mcp, /sse, POST answers that stream).', () => [[{}, streams.size]]);
+  app.telemetry.registry.gauge('mcp_sse_streams_open', 'Open event streams (GET /mcp, /sse, subscriptions, POST answers that stream).', () => [[{}, streams.size]]);
+  app.telemetry.registry.gauge('http_connections_open', 'Open TCP connections.', () => [[{}, connections.stats.open]]);
+  app.telemetry.registry.counterFrom('http_connections_refused_total', 'Connections closed at once at MCP_MAX_CONNECTIONS, or evicted (idle) to make room.', () => [
+    [{ action: 'refused' }, connections.stats.refused],
+    [{ action: 'evicted' }, connections.stats.evicted],
+  ]);
 
-  const common = { app, store, maxBodyBytes: options.maxBodyBytes, maxSseStreams: options.maxSseStreams, streams };
+  const common = { app, store, maxBodyBytes: options.maxBodyBytes, streams, clock };
   const streamable = new StreamableEndpoint({ ...common, stateless: options.stateless });
   const legacy = new LegacySseEndpoint(common);
 
@@ -91,7 +132,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendJson(res, 405, { error: 'method_not_allowed', message: 'Use GET or HEAD' }, { allow: 'GET, HEAD' });
     }
-    const body = JSON.stringify({ status: draining ? 'draining' : 'ok', version: app.version, uptime_s: Math.floor((Date.now() - started) / 1000), transport: options.transport });
+    const body = JSON.stringify({ status: draining ? 'draining' : 'ok', version: app.version, uptime_s: Math.floor((clock.now() - started) / 1000), transport: options.transport });
     res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
@@ -107,6 +148,8 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const badHost = hostHeaderProblem(req);
+    if (badHost) return sendJson(res, 400, { error: 'bad_request', message: badHost });
     if (path === HEALTH_PATH) return health(req, res);
     const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH || path === METRICS_PATH;
     if (draining) {
@@ -122,7 +165,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
 
     let key = '';
     if (options.auth === 'apikey') {
-      const name = keys.identify(req);
+      const name = identify(req, keys);
       if (name === undefined) {
         log.info('request refused', { status: 401, method: req.method, path: path.slice(0, 100) });
         // The same answer whatever failed: no key, a malformed header, or a wrong key.
@@ -132,6 +175,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
         });
       }
       key = name;
+      connections.authenticated(req.socket);
     }
     const caller: Caller = { key, headers: cors };
     const method = req.method ?? '';
@@ -160,18 +204,16 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     // A slow client gets this long for its headers, and MCP_REQUEST_TIMEOUT_MS for the whole
     // request, body included; past either, clientError below answers 408 with a JSON body.
     {
-      headersTimeout: Math.min(10_000, options.requestTimeoutMs),
+      headersTimeout,
       requestTimeout: options.requestTimeoutMs,
       keepAliveTimeout: 5_000,
       // How often those timeouts are checked (Node's default, 30 s, lets slow clients linger).
       connectionsCheckingInterval: 1_000,
     },
     (req, res) => {
-      // A request answered before its body was read (refused, over-sized, too slow) ends its
-      // connection: the rest of the body is dropped, not drained.
-      res.on('finish', () => {
-        if (res.getHeader('connection') === 'close' || !req.complete) req.socket.destroy();
-      });
+      // A request answered before its body was read says `Connection: close` (reply.ts), and
+      // the guard's lingering close throws the rest away before the connection ends.
+      connections.request(req, res);
       route(req, res).catch((error: unknown) => {
         log.error('unexpected failure serving an HTTP request', { error });
         if (!res.headersSent) sendRpcError(res, 500, -32603, 'Internal error');
@@ -179,6 +221,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
       });
     },
   );
+  connections.attach(server);
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     const [status, reason, message] =
       error.code === 'ERR_HTTP_REQUEST_TIMEOUT'

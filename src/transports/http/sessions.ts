@@ -1,3 +1,4 @@
+import type { Clock, Timer } from '../../clock.ts';
 import { crypto } from '../../lazy.ts';
 import type { Logger } from '../../log.ts';
 import { Session } from '../../protocol/session.ts';
@@ -21,40 +22,50 @@ export class HttpSession {
   readonly liveStreams = new Map<string, LiveStream>();
   /** The GET stream (streamable) or the /sse stream (legacy). */
   stream: SseSink | undefined;
-  /** POSTs being served. */
-  activeExchanges = 0;
-  lastActivity = Date.now();
+  lastActivity: number;
+  private activeExchanges = 0;
   private streamCount = 0;
+  private readonly clock: Clock;
 
-  constructor(kind: 'streamable' | 'legacy', owner: string, budget: EventBudget) {
-    this.events = new EventLog(budget);
+  constructor(kind: 'streamable' | 'legacy', owner: string, budget: EventBudget, clock: Clock) {
+    this.events = new EventLog(budget, owner);
     // 192 random bits in base64url: visible ASCII, as the transport spec requires.
     this.id = crypto().randomBytes(24).toString('base64url');
     this.kind = kind;
     this.owner = owner;
+    this.clock = clock;
+    this.lastActivity = clock.now();
   }
 
   get closed(): boolean {
     return this.protocol.closed;
   }
 
-  /**
-   * Serving a request, or (legacy) holding its /sse stream open: a legacy session lives as
-   * long as its stream. A streamable session's GET stream does not make it busy.
-   */
+  /** Serving a request: never evicted. An open stream alone (GET, or legacy /sse) is not busy. */
   get busy(): boolean {
-    if (this.kind === 'legacy' && this.stream?.isOpen) return true;
-    return this.activeExchanges > 0 || this.protocol.inFlight.size > 0;
+    return this.activeExchanges > 0 || this.protocol.running > 0;
   }
 
-  /** The client has been quiet for `idleMs` (a legacy session's open stream keeps it alive). */
+  /** The client has been quiet for `idleMs`, and nothing is in flight. */
   expired(now: number, idleMs: number): boolean {
-    if (this.kind === 'legacy' && this.stream?.isOpen) return false;
     return now - this.lastActivity >= idleMs;
   }
 
   touch(): void {
-    this.lastActivity = Date.now();
+    this.lastActivity = this.clock.now();
+  }
+
+  /** A POST is being served; the returned function says it is over. */
+  beginExchange(): () => void {
+    this.activeExchanges++;
+    this.touch();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.activeExchanges--;
+      this.touch();
+    };
   }
 
   nextStreamKey(prefix: string): string {
@@ -74,29 +85,45 @@ export class HttpSession {
 
 export interface SessionStoreOptions {
   maxSessions: number;
+  /** MCP_MAX_SESSIONS_PER_KEY, resolved for the keys configured now. */
+  maxPerOwner: () => number;
   idleMs: number;
   log: Logger;
+  clock: Clock;
+  /** The replay logs' budget, shared by every session (and split by owner). */
+  budget: EventBudget;
 }
+
+/** Why a session could not be made. */
+export type NoRoom = 'MCP_MAX_SESSIONS' | 'MCP_MAX_SESSIONS_PER_KEY';
 
 /**
  * All sessions of both HTTP transports. A session whose client has been quiet for `idleMs`
- * expires, and calls it still has in flight are aborted. At the cap, the quietest session
- * that is not busy makes room; when every session is busy a new one is refused.
+ * expires, and calls it still has in flight are aborted. Room for a new session is made only
+ * from idle sessions (never a busy one): at the owner's own cap, from the owner's own; at the
+ * global cap, from the key holding the most sessions when it holds more than the newcomer,
+ * else from the newcomer's own. When none is idle the new session is refused.
  */
 export class SessionStore {
-  /** Shared by every session's replay log. */
-  readonly eventBudget = new EventBudget();
+  readonly eventBudget: EventBudget;
   private readonly sessions = new Map<string, HttpSession>();
+  private readonly held = new Map<string, number>();
   private readonly options: SessionStoreOptions;
-  private readonly sweeper: NodeJS.Timeout;
+  private sweeper: Timer | undefined;
+  private stopped = false;
 
   constructor(options: SessionStoreOptions) {
     this.options = options;
-    this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(250, options.idleMs / 4))).unref();
+    this.eventBudget = options.budget;
+    this.schedule();
   }
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  heldBy(owner: string): number {
+    return this.held.get(owner) ?? 0;
   }
 
   count(kind: HttpSession['kind']): number {
@@ -110,44 +137,40 @@ export class SessionStore {
     return session && !session.closed ? session : undefined;
   }
 
-  /**
-   * Makes room for one more session; false when the cap is reached and none is idle. The
-   * session evicted is the quietest idle one of the key holding the most sessions, so a key
-   * that opens sessions in bulk evicts its own before anyone else's.
-   */
-  reserve(): boolean {
-    if (this.sessions.size < this.options.maxSessions) return true;
-    const held = new Map<string, number>();
-    for (const session of this.sessions.values()) held.set(session.owner, (held.get(session.owner) ?? 0) + 1);
-    let victim: HttpSession | undefined;
-    for (const session of this.sessions.values()) {
-      if (session.busy) continue;
-      const heavier = victim === undefined || held.get(session.owner)! > held.get(victim.owner)!;
-      const same = victim !== undefined && held.get(session.owner) === held.get(victim.owner);
-      if (heavier || (same && session.lastActivity < victim!.lastActivity)) victim = session;
+  /** Makes room for one more session of `owner`, evicting an idle one if need be. */
+  reserve(owner: string): NoRoom | undefined {
+    if (this.heldBy(owner) >= this.options.maxPerOwner()) {
+      return this.evictFrom(owner) ? undefined : 'MCP_MAX_SESSIONS_PER_KEY';
     }
-    if (!victim) return false;
-    this.delete(victim.id, 'evicted to make room for a new session');
-    return true;
+    if (this.sessions.size < this.options.maxSessions) return undefined;
+    let heaviest: string | undefined;
+    for (const [name, count] of this.held) if (name !== owner && (heaviest === undefined || count > this.heldBy(heaviest))) heaviest = name;
+    if (heaviest !== undefined && this.heldBy(heaviest) > this.heldBy(owner) && this.evictFrom(heaviest)) return undefined;
+    return this.evictFrom(owner) ? undefined : 'MCP_MAX_SESSIONS';
   }
 
-  add(session: HttpSession): boolean {
-    if (!this.reserve()) return false;
+  add(session: HttpSession): NoRoom | undefined {
+    const noRoom = this.reserve(session.owner);
+    if (noRoom) return noRoom;
     this.sessions.set(session.id, session);
+    this.held.set(session.owner, this.heldBy(session.owner) + 1);
     this.options.log.debug('session opened', { session: session.id.slice(0, 8), kind: session.kind, key: session.owner });
-    return true;
+    return undefined;
   }
 
   delete(id: string, reason: string): void {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
+    const left = this.heldBy(session.owner) - 1;
+    if (left > 0) this.held.set(session.owner, left);
+    else this.held.delete(session.owner);
     session.close(reason);
     this.options.log.debug('session closed', { session: id.slice(0, 8), reason });
   }
 
-  sweep(now = Date.now()): void {
-    for (const session of this.sessions.values()) {
+  sweep(now = this.options.clock.now()): void {
+    for (const session of [...this.sessions.values()]) {
       if (session.expired(now, this.options.idleMs)) this.delete(session.id, 'expired: the client was quiet too long');
     }
   }
@@ -155,12 +178,34 @@ export class SessionStore {
   /** Calls in flight across all sessions. */
   inFlight(): number {
     let count = 0;
-    for (const session of this.sessions.values()) count += session.protocol.inFlight.size;
+    for (const session of this.sessions.values()) count += session.protocol.running;
     return count;
   }
 
   closeAll(reason: string): void {
+    this.stopped = true;
+    this.options.clock.clearTimeout(this.sweeper);
     for (const id of [...this.sessions.keys()]) this.delete(id, reason);
-    clearInterval(this.sweeper);
+  }
+
+  /** Evicts the quietest idle session of `owner`; false when it has none. */
+  private evictFrom(owner: string): boolean {
+    let victim: HttpSession | undefined;
+    for (const session of this.sessions.values()) {
+      if (session.owner !== owner || session.busy) continue;
+      if (!victim || session.lastActivity < victim.lastActivity) victim = session;
+    }
+    if (!victim) return false;
+    this.delete(victim.id, 'evicted to make room for a new session');
+    return true;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const every = Math.min(60_000, Math.max(250, this.options.idleMs / 4));
+    this.sweeper = this.options.clock.setTimeout(() => {
+      this.sweep();
+      this.schedule();
+    }, every);
   }
 }

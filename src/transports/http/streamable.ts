@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../../clock.ts';
 import type { Context, ServerApp } from '../../protocol/context.ts';
 import { handle } from '../../protocol/handle.ts';
 import { classify, errorResponse, isObject, type Reply } from '../../protocol/messages.ts';
 import type { ModernRejection } from '../../protocol/modern.ts';
-import { Session } from '../../protocol/session.ts';
+import { CancelScopes, Session } from '../../protocol/session.ts';
 import {
   DEFAULT_HTTP_VERSION,
   isInitializeEraVersion,
@@ -14,7 +15,7 @@ import {
 import { EventLog } from './event-log.ts';
 import { PostExchange } from './exchange.ts';
 import { checkModernHeaders } from './modern-headers.ts';
-import { sendEmpty, sendJson, sendRpcError, TransportErrorCode, type Headers } from './reply.ts';
+import { sendEmpty, sendJson, sendRpcError, sendUnavailable, TransportErrorCode, type Headers } from './reply.ts';
 import { readMessage } from './message.ts';
 import { acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
@@ -25,8 +26,8 @@ export interface StreamableOptions {
   store: SessionStore;
   stateless: boolean;
   maxBodyBytes: number;
-  maxSseStreams: number;
   streams: StreamRegistry;
+  clock: Clock;
 }
 
 /** Who is asking, as the server has established it. */
@@ -43,6 +44,8 @@ const STATELESS_ALLOW = 'POST';
 /** The Streamable HTTP transport's endpoint, /mcp: POST, GET and DELETE. */
 export class StreamableEndpoint {
   private readonly options: StreamableOptions;
+  /** Stateless mode: each key's requests in flight, so a cancel in a POST of its own finds its call. */
+  private readonly scopes = new CancelScopes();
 
   constructor(options: StreamableOptions) {
     this.options = options;
@@ -70,7 +73,10 @@ export class StreamableEndpoint {
       return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
     }
 
-    if (options.stateless) return this.serve(req, res, message, accept, caller, undefined, new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION }));
+    if (options.stateless) {
+      const protocol = new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION, scope: this.scopes.of(caller.key) });
+      return this.serve(req, res, message, accept, caller, undefined, protocol);
+    }
 
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) {
@@ -122,14 +128,14 @@ export class StreamableEndpoint {
       const position = EventLog.parse(lastEventId);
       if (!position) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: malformed Last-Event-ID', headers);
       // The GET stream carries no messages of its own: resuming it is opening it again.
-      if (!position.stream.startsWith('g')) return this.resume(res, session, position, headers);
+      if (!position.stream.startsWith('g')) return this.resume(res, session, position, caller);
     }
 
     if (session.stream?.isOpen) return sendRpcError(res, 409, TransportErrorCode.Generic, 'Conflict: this session already has an open GET stream', headers);
-    if (this.options.streams.size >= this.options.maxSseStreams) {
-      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: too many open event streams (MCP_MAX_SSE_STREAMS)', { ...headers, 'retry-after': 5 });
-    }
-    const sink = new SseSink(this.options.streams, res, headers);
+    const slot = this.options.streams.take(caller.key);
+    if (typeof slot === 'string') return sendUnavailable(res, slot, headers);
+    // It carries nothing of its own here, so it ends after MCP_STREAM_IDLE_MS; the client reconnects.
+    const sink = new SseSink(this.options.streams, slot, res, this.options.clock, { headers, endsWhenIdle: true });
     session.stream = sink;
     if (primes(session.protocol.version)) sink.prime(session.events.nextId(session.nextStreamKey('g')));
     sink.onClose(() => {
@@ -183,7 +189,20 @@ export class StreamableEndpoint {
       return sendJson(res, 400, errorResponse(null, { code: -32600, message: 'Invalid Request: JSON-RPC batches are not part of protocol 2026-07-28' }), headers);
     }
     const incoming = classify(message);
-    const exchange = new PostExchange({ streams: this.options.streams, res, accept, headers, session: undefined, prime: false, hasRequests: incoming.kind === 'request' });
+    // A subscription is nothing but a stream, so it needs a stream slot before it starts.
+    let slot;
+    if (incoming.kind === 'request' && incoming.message.method === 'subscriptions/listen') {
+      slot = this.options.streams.take(caller.key);
+      if (typeof slot === 'string') return sendUnavailable(res, slot, headers);
+    }
+    const exchange = new PostExchange({
+      ...this.exchangeBase(res, accept, caller),
+      headers,
+      session: undefined,
+      prime: false,
+      hasRequests: incoming.kind === 'request',
+      ...(slot ? { slot } : {}),
+    });
     const gone = new AbortController();
     const onClose = (): void => {
       if (res.writableFinished) return;
@@ -226,10 +245,9 @@ export class StreamableEndpoint {
     caller: Caller,
   ): Promise<void> {
     const { store } = this.options;
-    if (!store.reserve()) {
-      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
-    }
-    const session = new HttpSession('streamable', caller.key, store.eventBudget);
+    const noRoom = store.reserve(caller.key);
+    if (noRoom) return sendUnavailable(res, noRoom, caller.headers);
+    const session = new HttpSession('streamable', caller.key, store.eventBudget, this.options.clock);
     const reply = await handle(message, {
       app: this.options.app,
       session: session.protocol,
@@ -237,10 +255,15 @@ export class StreamableEndpoint {
       origin: { transport: 'streamable-http', key: caller.key || undefined },
     });
     const ok = reply !== undefined && !Array.isArray(reply) && 'result' in reply;
-    if (ok && !store.add(session)) {
-      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the session limit is reached and no session is idle (MCP_MAX_SESSIONS)', { ...caller.headers, 'retry-after': 5 });
-    }
-    const exchange = new PostExchange({ streams: this.options.streams, res, accept, headers: ok ? { ...caller.headers, 'mcp-session-id': session.id } : caller.headers, session: undefined, prime: false, hasRequests: true });
+    const lateNoRoom = ok ? store.add(session) : undefined;
+    if (lateNoRoom) return sendUnavailable(res, lateNoRoom, caller.headers);
+    const exchange = new PostExchange({
+      ...this.exchangeBase(res, accept, caller),
+      headers: ok ? { ...caller.headers, 'mcp-session-id': session.id } : caller.headers,
+      session: undefined,
+      prime: false,
+      hasRequests: true,
+    });
     exchange.finish(reply);
   }
 
@@ -254,7 +277,17 @@ export class StreamableEndpoint {
     protocol: Session,
   ): Promise<void> {
     const { headers } = caller;
-    const exchange = new PostExchange({ streams: this.options.streams, res, accept, headers, session, prime: session !== undefined && primes(protocol.version), hasRequests: hasRequests(message) });
+    const exchange = new PostExchange({
+      streams: this.options.streams,
+      clock: this.options.clock,
+      owner: caller.key,
+      res,
+      accept,
+      headers,
+      session,
+      prime: session !== undefined && primes(protocol.version),
+      hasRequests: hasRequests(message),
+    });
     // In a session a disconnect is not a cancel (the client can resume); without one, nothing
     // could receive the reply, so the call is aborted.
     const gone = session ? undefined : new AbortController();
@@ -271,31 +304,32 @@ export class StreamableEndpoint {
       origin: { transport: 'streamable-http', key: caller.key || undefined },
       ...(gone ? { signal: gone.signal } : {}),
     };
-    if (session) {
-      session.activeExchanges++;
-      session.touch();
-    }
+    const ended = session?.beginExchange();
     let reply: Reply | undefined;
     try {
       reply = await handle(message, ctx);
     } finally {
-      if (session) {
-        session.activeExchanges--;
-        session.touch();
-      }
+      ended?.();
       res.off('close', onClose);
     }
     exchange.finish(reply);
   }
 
-  private resume(res: ServerResponse, session: HttpSession, position: { stream: string; seq: number }, headers: Headers): void {
+  private exchangeBase(res: ServerResponse, accept: { json: boolean; sse: boolean }, caller: Caller) {
+    return { streams: this.options.streams, clock: this.options.clock, owner: caller.key, res, accept };
+  }
+
+  private resume(res: ServerResponse, session: HttpSession, position: { stream: string; seq: number }, caller: Caller): void {
+    const { headers } = caller;
     const live = session.liveStreams.get(position.stream);
     const missed = session.events.after(position.stream, position.seq);
     if (!live && missed.length === 0) {
       // The stream has ended and nothing is left to replay: stop clients that would poll forever.
       return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: that stream has ended and has nothing left to replay', { ...headers, allow: ALLOW });
     }
-    const sink = new SseSink(this.options.streams, res, headers);
+    const slot = this.options.streams.take(caller.key);
+    if (typeof slot === 'string') return sendUnavailable(res, slot, headers);
+    const sink = new SseSink(this.options.streams, slot, res, this.options.clock, { headers });
     for (const event of missed) sink.send(event.data, event.id);
     if (!live) return sink.end();
     live.sink?.end();
