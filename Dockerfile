@@ -2,7 +2,7 @@
 # Build:  docker build -t openai-mcp-relay .
 # Run:    docker run --rm -p 8000:8000 -e OPENAI_API_KEY -e MCP_API_KEY openai-mcp-relay
 
-# --- build: bundle src/ and its dependencies into dist/openai-mcp-relay.standalone.cjs ------
+# --- build: bundle src/ and undici into dist/openai-mcp-relay.cjs ---------------------------
 FROM node:24-alpine AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -23,7 +23,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000
 WORKDIR /app
-COPY --from=build --chown=root:root /src/dist/openai-mcp-relay.standalone.cjs /app/openai-mcp-relay.cjs
+COPY --from=build --chown=root:root /src/dist/openai-mcp-relay.cjs /app/openai-mcp-relay.cjs
 # The official image's unprivileged "node" user, by number so Kubernetes' runAsNonRoot can
 # verify it; the bundle stays root-owned and read-only to it.
 USER 1000:1000

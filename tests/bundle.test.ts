@@ -22,7 +22,7 @@ const children: ReturnType<typeof spawn>[] = [];
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'relay-bundle-'));
   bundle = join(dir, 'openai-mcp-relay.cjs');
-  copyFileSync(new URL('../dist/openai-mcp-relay.standalone.cjs', import.meta.url).pathname, bundle);
+  copyFileSync(new URL('../dist/openai-mcp-relay.cjs', import.meta.url).pathname, bundle);
   upstream = await startFakeUpstream();
 });
 test.after(async () => {

@@ -31,7 +31,7 @@ test('Dockerfile: multi-stage, Node LTS alpine, the runtime stage holds only the
   const runtime = all.at(-1)!;
   const copies = runtime.instructions.filter((i) => i.op === 'COPY' || i.op === 'ADD');
   assert.is(copies.length, 1, 'one file copied into the runtime stage');
-  assert.match(copies[0]!.args, /--from=build\b.*\/dist\/openai-mcp-relay\.standalone\.cjs\s+\/app\/openai-mcp-relay\.cjs$/);
+  assert.match(copies[0]!.args, /--from=build\b.*\/dist\/openai-mcp-relay\.cjs\s+\/app\/openai-mcp-relay\.cjs$/);
   const runtimeText = runtime.instructions.map((i) => `${i.op} ${i.args}`).join('\n');
   assert.not.match(runtimeText, /node_modules|npm (ci|install)|apk add|COPY \S*\s*(src|scripts)\b/);
 });

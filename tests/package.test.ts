@@ -1,6 +1,6 @@
 /** npm pack: the package holds only what a user needs, and npx runs it from the tarball. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -19,20 +19,31 @@ test.after(() => {
 
 const npm = (args: string[], cwd: string) => spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
 
+test('the package has no runtime dependencies: everything it runs is inside the one bundled file', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(pkg.dependencies ?? {}, {});
+  assert.is(pkg.optionalDependencies, undefined);
+  assert.is(pkg.peerDependencies, undefined);
+});
+
 test('npm pack holds the bundle, the README, the license and package.json, nothing else', () => {
   const packed = npm(['pack', '--json', '--pack-destination', dir], root);
   assert.is(packed.status, 0, packed.stderr);
   const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
   assert.equal(info!.files.map((f) => f.path).sort(), ['LICENSE', 'README.md', 'dist/openai-mcp-relay.cjs', 'package.json']);
+  assert.is(info!.files.filter((f) => /\.(c|m)?js$/.test(f.path)).length, 1, 'one JavaScript file');
 });
 
-test('installed from the tarball (offline, from the npm cache), `npx openai-mcp-relay --transport stdio` serves', async () => {
+test('installed from the tarball in an empty folder with no network, `npx openai-mcp-relay --transport stdio` answers a call', async () => {
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
   const app = join(dir, 'app');
   spawnSync('mkdir', ['-p', app]);
-  const installed = npm(['install', '--offline', '--no-audit', '--no-fund', '--no-save', join(dir, tarball)], app);
+  const installed = npm(['install', '--offline', '--no-audit', '--no-fund', '--no-save', '--registry', 'http://127.0.0.1:9/', join(dir, tarball)], app);
   assert.is(installed.status, 0, installed.stderr);
-  const child = spawn('npx', ['--offline', 'openai-mcp-relay', '--transport', 'stdio', '--upstream', 'echo'], { cwd: app, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' } });
+  assert.equal(readdirSync(join(app, 'node_modules')).filter((name) => !name.startsWith('.')), ['openai-mcp-relay'], 'nothing else was installed');
+  // No proxy and no registry reachable: npx must run what is installed.
+  const offline = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', npm_config_registry: 'http://127.0.0.1:9/', npm_config_offline: 'true' };
+  const child = spawn('npx', ['--offline', 'openai-mcp-relay', '--transport', 'stdio', '--upstream', 'echo'], { cwd: app, env: offline });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'npx', version: '1' } } })}\n`);
