@@ -18,10 +18,16 @@ const CALL = (id: number) =>
   JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'Say something short.' } } });
 
 /** Reads a JSON-RPC response from a JSON or event-stream body. */
-async function readReply(contentType: string | undefined, body: { text(): Promise<string> }): Promise<{ result?: { isError?: boolean }; error?: unknown }> {
+async function readReply(
+  contentType: string | undefined,
+  body: { text(): Promise<string> },
+): Promise<{ result?: { isError?: boolean }; error?: unknown }> {
   const text = await body.text();
   if (contentType?.startsWith('text/event-stream')) {
-    const data = text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).at(-1);
+    const data = text
+      .split('\n')
+      .filter((l) => l.startsWith('data: ') && l.length > 6)
+      .at(-1);
     return data ? (JSON.parse(data.slice(6)) as { result?: { isError?: boolean } }) : { error: 'no data' };
   }
   return JSON.parse(text) as { result?: { isError?: boolean } };
@@ -46,10 +52,19 @@ export interface McpLoadOptions {
 export async function mcpLoad(options: McpLoadOptions): Promise<LoadResult> {
   const pool = new Pool(options.url, { connections: options.clients, pipelining: 1, keepAliveTimeout: 60_000 });
   const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...options.headers };
-  const post = (headers: Record<string, string>, body: string) => pool.request({ path: '/mcp', method: 'POST', headers, body, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  const post = (headers: Record<string, string>, body: string) =>
+    pool.request({ path: '/mcp', method: 'POST', headers, body, headersTimeout: 120_000, bodyTimeout: 120_000 });
   const sessions = await Promise.all(
     Array.from({ length: options.clients }, async (_, i) => {
-      const init = await post(base, JSON.stringify({ jsonrpc: '2.0', id: `init-${i}`, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }));
+      const init = await post(
+        base,
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: `init-${i}`,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+        }),
+      );
       await init.body.text();
       const session = init.headers['mcp-session-id'] as string;
       const headers = { ...base, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
@@ -103,7 +118,12 @@ export async function directLoad(upstreamUrl: string, durationMs: number, warmup
   for (;;) {
     const t0 = performance.now();
     if (t0 >= stopAt) break;
-    const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body });
+    const res = await pool.request({
+      path: '/v1/chat/completions',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+      body,
+    });
     await res.body.json();
     if (t0 >= measureFrom) latencies.push(performance.now() - t0);
   }
@@ -119,7 +139,11 @@ export function memoryOf(pid: number): { rss: number; peak: number } {
 }
 
 /** Starts a server process and resolves once it prints `"port":N` (or `listening N`) on stdout or stderr. */
-export async function startProcess(command: string, args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
+export async function startProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
   const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const port = await new Promise<number>((resolve, reject) => {
     let seen = '';

@@ -14,7 +14,12 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import OpenAI from 'openai';
 import { z } from 'zod';
 
-const openai = new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, apiKey: process.env.OPENAI_API_KEY ?? 'k', maxRetries: 2, timeout: 60_000 });
+const openai = new OpenAI({
+  baseURL: process.env.OPENAI_BASE_URL,
+  apiKey: process.env.OPENAI_API_KEY ?? 'k',
+  maxRetries: 2,
+  timeout: 60_000,
+});
 
 function buildServer(): McpServer {
   const server = new McpServer({ name: 'reference-relay', version: '1.0.0' });
@@ -40,11 +45,22 @@ function buildServer(): McpServer {
     async ({ prompt, model, temperature, max_tokens, extra }, { signal }) => {
       try {
         const completion = await openai.chat.completions.create(
-          { ...extra, model: model ?? 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }], temperature: temperature ?? 0.2, ...(max_tokens ? { max_tokens } : {}) },
+          {
+            ...extra,
+            model: model ?? 'gpt-4o-mini',
+            messages: [{ role: 'user', content: prompt }],
+            temperature: temperature ?? 0.2,
+            ...(max_tokens ? { max_tokens } : {}),
+          },
           { signal },
         );
         const choice = completion.choices[0];
-        const structured = { text: choice?.message.content ?? '', model: completion.model, finish_reason: choice?.finish_reason ?? null, ...(completion.usage ? { usage: completion.usage } : {}) };
+        const structured = {
+          text: choice?.message.content ?? '',
+          model: completion.model,
+          finish_reason: choice?.finish_reason ?? null,
+          ...(completion.usage ? { usage: completion.usage } : {}),
+        };
         return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
       } catch (error) {
         return { content: [{ type: 'text', text: String(error) }], isError: true };

@@ -32,7 +32,16 @@ type Name = 'ours' | 'sdk';
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 async function main(): Promise<void> {
-  await build({ entryPoints: [`${root}bench/reference-relay.ts`], outfile: REF_BIN, bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+  await build({
+    entryPoints: [`${root}bench/reference-relay.ts`],
+    outfile: REF_BIN,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
+  });
   const fast = await startProcess(process.execPath, [`${root}bench/upstream.mjs`, '0'], {});
   const slow = await startProcess(process.execPath, [`${root}bench/upstream.mjs`, '1000'], {});
   const upstreamUrl = (port: number) => `http://127.0.0.1:${port}`;
@@ -49,7 +58,11 @@ async function main(): Promise<void> {
           MCP_MAX_QUEUE: '4096',
           MCP_MAX_SESSIONS: '4096',
         })
-      : startProcess(process.execPath, [REF_BIN, 'http'], { PORT: '0', OPENAI_API_KEY: 'k', OPENAI_BASE_URL: `${upstreamUrl(upstreamPort)}/v1` });
+      : startProcess(process.execPath, [REF_BIN, 'http'], {
+          PORT: '0',
+          OPENAI_API_KEY: 'k',
+          OPENAI_BASE_URL: `${upstreamUrl(upstreamPort)}/v1`,
+        });
   const headersFor = (name: Name): Record<string, string> => (name === 'ours' ? { authorization: `Bearer ${KEY}` } : {});
 
   // --- throughput, latency, overhead, RSS -------------------------------------------------
@@ -71,9 +84,17 @@ async function main(): Promise<void> {
         settled[name].push(memoryOf(server.child.pid!).rss);
       }
       for (const clients of [1, 16, 64]) {
-        const result = await mcpLoad({ url: `http://127.0.0.1:${server.port}`, headers: headersFor(name), clients, durationMs: SECONDS * 1000, warmupMs: 1000 });
+        const result = await mcpLoad({
+          url: `http://127.0.0.1:${server.port}`,
+          headers: headersFor(name),
+          clients,
+          durationMs: SECONDS * 1000,
+          warmupMs: 1000,
+        });
         loads[name][clients]!.push(result);
-        log(`round ${round + 1} ${name} c=${clients}: ${rate(result)} calls/s, p50 ${percentile(result.latencies, 50).toFixed(2)} ms, errors ${result.errors}`);
+        log(
+          `round ${round + 1} ${name} c=${clients}: ${rate(result)} calls/s, p50 ${percentile(result.latencies, 50).toFixed(2)} ms, errors ${result.errors}`,
+        );
       }
       peak[name].push(memoryOf(server.child.pid!).peak);
       await server.stop();
@@ -96,9 +117,17 @@ async function main(): Promise<void> {
   for (const name of ['ours', 'sdk'] as Name[]) {
     const server = await serve(name, slow.port);
     // Every client's first call opens the relay's upstream connections: a warm-up, not measured.
-    const result = await mcpLoad({ url: `http://127.0.0.1:${server.port}`, headers: headersFor(name), clients: SLOW_CLIENTS, callsPerClient: SLOW_CALLS + 1, warmupCalls: 1 });
+    const result = await mcpLoad({
+      url: `http://127.0.0.1:${server.port}`,
+      headers: headersFor(name),
+      clients: SLOW_CLIENTS,
+      callsPerClient: SLOW_CALLS + 1,
+      warmupCalls: 1,
+    });
     slowRuns[name].push({ result, peak: memoryOf(server.child.pid!).peak });
-    log(`slow ${name}: ${rate(result)} calls/s, p50 ${percentile(result.latencies, 50).toFixed(0)} ms, p99 ${percentile(result.latencies, 99).toFixed(0)} ms, errors ${result.errors}`);
+    log(
+      `slow ${name}: ${rate(result)} calls/s, p50 ${percentile(result.latencies, 50).toFixed(0)} ms, p99 ${percentile(result.latencies, 99).toFixed(0)} ms, errors ${result.errors}`,
+    );
     await server.stop();
   }
   await fast.stop();
@@ -117,41 +146,79 @@ async function main(): Promise<void> {
   for (const clients of [1, 16, 64]) {
     const o = best('ours', clients);
     const s = best('sdk', clients);
-    lines.push(`| throughput, c=${clients} (calls/s) | ${o.throughput.toFixed(0)} | ${s.throughput.toFixed(0)} | ${(o.throughput / s.throughput).toFixed(2)}x |`);
-    lines.push(`| latency p50 / p90 / p99, c=${clients} (ms) | ${o.p50.toFixed(2)} / ${o.p90.toFixed(2)} / ${o.p99.toFixed(2)} | ${s.p50.toFixed(2)} / ${s.p90.toFixed(2)} / ${s.p99.toFixed(2)} | ${(o.p50 / s.p50).toFixed(2)} |`);
+    lines.push(
+      `| throughput, c=${clients} (calls/s) | ${o.throughput.toFixed(0)} | ${s.throughput.toFixed(0)} | ${(o.throughput / s.throughput).toFixed(2)}x |`,
+    );
+    lines.push(
+      `| latency p50 / p90 / p99, c=${clients} (ms) | ${o.p50.toFixed(2)} / ${o.p90.toFixed(2)} / ${o.p99.toFixed(2)} | ${s.p50.toFixed(2)} / ${s.p90.toFixed(2)} / ${s.p99.toFixed(2)} | ${(o.p50 / s.p50).toFixed(2)} |`,
+    );
   }
   const overhead = { ours: best('ours', 1).p50 - directP50, sdk: best('sdk', 1).p50 - directP50 };
-  lines.push(`| relay overhead p50, c=1 (ms over a direct call of ${directP50.toFixed(3)} ms) | ${overhead.ours.toFixed(3)} | ${overhead.sdk.toFixed(3)} | ${(overhead.ours / overhead.sdk).toFixed(2)} |`);
+  lines.push(
+    `| relay overhead p50, c=1 (ms over a direct call of ${directP50.toFixed(3)} ms) | ${overhead.ours.toFixed(3)} | ${overhead.sdk.toFixed(3)} | ${(overhead.ours / overhead.sdk).toFixed(2)} |`,
+  );
   const coldInit = { ours: median(cold.ours.init), sdk: median(cold.sdk.init) };
   const coldCall = { ours: median(cold.ours.call), sdk: median(cold.sdk.call) };
-  lines.push(`| stdio cold start: spawn to initialize reply (ms) | ${coldInit.ours.toFixed(0)} | ${coldInit.sdk.toFixed(0)} | ${(coldInit.ours / coldInit.sdk).toFixed(2)} |`);
-  lines.push(`| stdio cold start: spawn to first tools/call reply (ms) | ${coldCall.ours.toFixed(0)} | ${coldCall.sdk.toFixed(0)} | ${(coldCall.ours / coldCall.sdk).toFixed(2)} |`);
+  lines.push(
+    `| stdio cold start: spawn to initialize reply (ms) | ${coldInit.ours.toFixed(0)} | ${coldInit.sdk.toFixed(0)} | ${(coldInit.ours / coldInit.sdk).toFixed(2)} |`,
+  );
+  lines.push(
+    `| stdio cold start: spawn to first tools/call reply (ms) | ${coldCall.ours.toFixed(0)} | ${coldCall.sdk.toFixed(0)} | ${(coldCall.ours / coldCall.sdk).toFixed(2)} |`,
+  );
   const idleRss = { ours: median(idle.ours), sdk: median(idle.sdk) };
   const peakRss = { ours: median(peak.ours), sdk: median(peak.sdk) };
-  lines.push(`| RSS at idle, 0.5 s after start (MiB) | ${idleRss.ours.toFixed(1)} | ${idleRss.sdk.toFixed(1)} | ${(idleRss.ours / idleRss.sdk).toFixed(2)} |`);
+  lines.push(
+    `| RSS at idle, 0.5 s after start (MiB) | ${idleRss.ours.toFixed(1)} | ${idleRss.sdk.toFixed(1)} | ${(idleRss.ours / idleRss.sdk).toFixed(2)} |`,
+  );
   const settledRss = { ours: median(settled.ours), sdk: median(settled.sdk) };
-  lines.push(`| RSS at idle, 10 s after start (MiB) | ${settledRss.ours.toFixed(1)} | ${settledRss.sdk.toFixed(1)} | ${(settledRss.ours / settledRss.sdk).toFixed(2)} |`);
-  lines.push(`| RSS peak under load, c up to 64 (MiB) | ${peakRss.ours.toFixed(1)} | ${peakRss.sdk.toFixed(1)} | ${(peakRss.ours / peakRss.sdk).toFixed(2)} |`);
+  lines.push(
+    `| RSS at idle, 10 s after start (MiB) | ${settledRss.ours.toFixed(1)} | ${settledRss.sdk.toFixed(1)} | ${(settledRss.ours / settledRss.sdk).toFixed(2)} |`,
+  );
+  lines.push(
+    `| RSS peak under load, c up to 64 (MiB) | ${peakRss.ours.toFixed(1)} | ${peakRss.sdk.toFixed(1)} | ${(peakRss.ours / peakRss.sdk).toFixed(2)} |`,
+  );
   const slowOf = (name: Name) => {
     const { result, peak: p } = slowRuns[name][0]!;
-    return { throughput: result.calls / result.seconds, p50: percentile(result.latencies, 50), p99: percentile(result.latencies, 99), peak: p, errors: result.errors };
+    return {
+      throughput: result.calls / result.seconds,
+      p50: percentile(result.latencies, 50),
+      p99: percentile(result.latencies, 99),
+      peak: p,
+      errors: result.errors,
+    };
   };
   const so = slowOf('ours');
   const ss = slowOf('sdk');
-  lines.push(`| ${SLOW_CLIENTS} clients × ${SLOW_CALLS} calls, upstream answers after 1 s: throughput (calls/s) | ${so.throughput.toFixed(0)} | ${ss.throughput.toFixed(0)} | ${(so.throughput / ss.throughput).toFixed(2)}x |`);
-  lines.push(`| same: latency p50 / p99 (ms) | ${so.p50.toFixed(0)} / ${so.p99.toFixed(0)} | ${ss.p50.toFixed(0)} / ${ss.p99.toFixed(0)} | ${(so.p50 / ss.p50).toFixed(2)} |`);
+  lines.push(
+    `| ${SLOW_CLIENTS} clients × ${SLOW_CALLS} calls, upstream answers after 1 s: throughput (calls/s) | ${so.throughput.toFixed(0)} | ${ss.throughput.toFixed(0)} | ${(so.throughput / ss.throughput).toFixed(2)}x |`,
+  );
+  lines.push(
+    `| same: latency p50 / p99 (ms) | ${so.p50.toFixed(0)} / ${so.p99.toFixed(0)} | ${ss.p50.toFixed(0)} / ${ss.p99.toFixed(0)} | ${(so.p50 / ss.p50).toFixed(2)} |`,
+  );
   lines.push(`| same: RSS peak (MiB) | ${so.peak.toFixed(1)} | ${ss.peak.toFixed(1)} | ${(so.peak / ss.peak).toFixed(2)} |`);
   const errors = [1, 16, 64].reduce((s, c) => s + best('ours', c).errors + best('sdk', c).errors, 0) + so.errors + ss.errors;
 
   const targets: [string, boolean, string][] = [
-    ['throughput at c=64 at least 3x the SDK relay', best('ours', 64).throughput >= 3 * best('sdk', 64).throughput, `${(best('ours', 64).throughput / best('sdk', 64).throughput).toFixed(2)}x`],
+    [
+      'throughput at c=64 at least 3x the SDK relay',
+      best('ours', 64).throughput >= 3 * best('sdk', 64).throughput,
+      `${(best('ours', 64).throughput / best('sdk', 64).throughput).toFixed(2)}x`,
+    ],
     ['relay overhead p50 under 0.5 ms', overhead.ours < 0.5, `${overhead.ours.toFixed(3)} ms`],
-    ['stdio cold start (spawn to initialize reply) at most 0.4 of the SDK relay', coldInit.ours <= 0.4 * coldInit.sdk, `${(coldInit.ours / coldInit.sdk).toFixed(2)}`],
+    [
+      'stdio cold start (spawn to initialize reply) at most 0.4 of the SDK relay',
+      coldInit.ours <= 0.4 * coldInit.sdk,
+      `${(coldInit.ours / coldInit.sdk).toFixed(2)}`,
+    ],
     ['RSS at idle at most 0.6 of the SDK relay', idleRss.ours <= 0.6 * idleRss.sdk, `${(idleRss.ours / idleRss.sdk).toFixed(2)}`],
-    ['1000 slow calls: p50 within 100 ms of the upstream\'s 1 s', so.p50 <= 1100, `${so.p50.toFixed(0)} ms`],
+    ["1000 slow calls: p50 within 100 ms of the upstream's 1 s", so.p50 <= 1100, `${so.p50.toFixed(0)} ms`],
     ['1000 slow calls: RSS peak at most half the SDK relay', so.peak <= 0.5 * ss.peak, `${(so.peak / ss.peak).toFixed(2)}`],
   ];
-  const targetLines = ['| target | result | met |', '|---|---|---|', ...targets.map(([what, met, value]) => `| ${what} | ${value} | ${met ? 'yes' : 'NO'} |`)];
+  const targetLines = [
+    '| target | result | met |',
+    '|---|---|---|',
+    ...targets.map(([what, met, value]) => `| ${what} | ${value} | ${met ? 'yes' : 'NO'} |`),
+  ];
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.versions.node}, ${process.platform}`;
   const report = [
     `Run on ${new Date().toISOString().slice(0, 10)}: ${machine}.`,
@@ -188,7 +255,9 @@ async function coldStart(name: Name, upstreamPort: number): Promise<{ init: numb
         const id = (JSON.parse(line) as { id?: unknown }).id;
         if (id === 1) {
           init = performance.now() - started;
-          child.stdin!.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generate","arguments":{"prompt":"hi"}}}\n');
+          child.stdin!.write(
+            '{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"generate","arguments":{"prompt":"hi"}}}\n',
+          );
         } else if (id === 2) {
           call = performance.now() - started;
           resolve();
@@ -196,7 +265,9 @@ async function coldStart(name: Name, upstreamPort: number): Promise<{ init: numb
       }
     });
     child.on('exit', () => reject(new Error(`${name} exited: ${out}`)));
-    child.stdin!.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}\n');
+    child.stdin!.write(
+      '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}\n',
+    );
   });
   child.removeAllListeners('exit');
   child.kill('SIGKILL');

@@ -28,7 +28,9 @@ const compressed = brotliCompressSync(undici.outputFiles[0].contents, { params: 
 const embedUndici = {
   name: 'embed-undici',
   setup(builder) {
-    builder.onResolve({ filter: /\/undici\.ts$/ }, (args) => (args.kind === 'dynamic-import' ? { path: 'undici', namespace: 'embedded' } : undefined));
+    builder.onResolve({ filter: /\/undici\.ts$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: 'undici', namespace: 'embedded' } : undefined,
+    );
     builder.onLoad({ filter: /.*/, namespace: 'embedded' }, () => ({
       loader: 'js',
       contents: [

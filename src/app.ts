@@ -38,7 +38,12 @@ export function createRelayApp(config: Config, log: Logger, options: { keys?: Ke
       config.upstream === 'echo'
         ? createEchoUpstream()
         : withRetries(
-            createOpenAIUpstream({ baseUrl: config.openaiBaseUrl, apiKey: config.openaiApiKey ?? '', userAgent: `${NAME}/${VERSION}`, log }),
+            createOpenAIUpstream({
+              baseUrl: config.openaiBaseUrl,
+              apiKey: config.openaiApiKey ?? '',
+              userAgent: `${NAME}/${VERSION}`,
+              log,
+            }),
             {
               maxRetries: config.maxRetries,
               log,

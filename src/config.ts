@@ -77,12 +77,27 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'OPENAI_BASE_URL', flag: '--base-url', default: 'https://api.openai.com/v1', help: 'any OpenAI-compatible API' },
   { env: 'OPENAI_MODEL', flag: '--model', default: 'gpt-4o-mini', help: 'model used when a call names none' },
   { env: 'OPENAI_TEMPERATURE', flag: '--temperature', default: '0.2', help: 'temperature used when a call names none (0-2)' },
-  { env: 'OPENAI_TIMEOUT_MS', flag: '--timeout-ms', default: '60000', help: 'upper bound on one call, retries and queueing included, in ms' },
+  {
+    env: 'OPENAI_TIMEOUT_MS',
+    flag: '--timeout-ms',
+    default: '60000',
+    help: 'upper bound on one call, retries and queueing included, in ms',
+  },
   { env: 'OPENAI_MAX_RETRIES', flag: '--max-retries', default: '2', help: 'retries of 408, 409, 429, 5xx and connection failures' },
-  { env: 'OPENAI_REASONING_MODELS', flag: '--reasoning-models', default: DEFAULT_REASONING_MODELS, help: 'models sent max_completion_tokens and no default temperature (globs; ! excludes; none)' },
+  {
+    env: 'OPENAI_REASONING_MODELS',
+    flag: '--reasoning-models',
+    default: DEFAULT_REASONING_MODELS,
+    help: 'models sent max_completion_tokens and no default temperature (globs; ! excludes; none)',
+  },
   { env: 'OPENAI_ALLOWED_MODELS', flag: '--allowed-models', help: 'models calls may use, comma-separated (unset: every model)' },
   { env: 'OPENAI_MAX_TOKENS', flag: '--max-tokens', help: 'upper bound on max_tokens, applied also when a call sets none' },
-  { env: 'MCP_MAX_PROMPT_CHARS', flag: '--max-prompt-chars', default: '200000', help: 'longest prompt (with system) accepted, in characters' },
+  {
+    env: 'MCP_MAX_PROMPT_CHARS',
+    flag: '--max-prompt-chars',
+    default: '200000',
+    help: 'longest prompt (with system) accepted, in characters',
+  },
   { env: 'MCP_MAX_CONCURRENCY', flag: '--max-concurrency', default: '256', help: 'upstream calls at once; more wait in a queue' },
   { env: 'MCP_MAX_QUEUE', flag: '--max-queue', default: '1024', help: 'calls waiting at most; past it a call is refused as busy' },
   { env: 'MCP_API_KEY', help: 'key HTTP clients must send (generated at start when no key is set)', secret: true },
@@ -93,12 +108,26 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'MCP_STATELESS', flag: '--stateless', default: 'false', help: 'true: no sessions, every POST stands alone' },
   { env: 'MCP_SESSION_IDLE_MS', flag: '--session-idle-ms', default: '1800000', help: 'an idle session expires after this long' },
   { env: 'MCP_MAX_SESSIONS', flag: '--max-sessions', default: '1000', help: 'most sessions open at once' },
-  { env: 'MCP_MAX_SSE_STREAMS', flag: '--max-sse-streams', default: '1000', help: 'most event streams open at once (GET /mcp, /sse, subscriptions, POST answers)' },
+  {
+    env: 'MCP_MAX_SSE_STREAMS',
+    flag: '--max-sse-streams',
+    default: '1000',
+    help: 'most event streams open at once (GET /mcp, /sse, subscriptions, POST answers)',
+  },
   { env: 'MCP_KEYS_FILE', flag: '--keys-file', help: 'JSON file of client keys with per-key limits (re-read on SIGHUP)' },
-  { env: 'MCP_MAX_SESSIONS_PER_KEY', flag: '--max-sessions-per-key', help: 'sessions one key may hold (default: all with one key, a quarter with several)' },
+  {
+    env: 'MCP_MAX_SESSIONS_PER_KEY',
+    flag: '--max-sessions-per-key',
+    help: 'sessions one key may hold (default: all with one key, a quarter with several)',
+  },
   { env: 'MCP_MAX_STREAMS_PER_KEY', flag: '--max-streams-per-key', help: 'event streams one key may hold open (default: as above)' },
   { env: 'MCP_MAX_CALLS_PER_KEY', flag: '--max-calls-per-key', help: 'calls one key may have running or queued (default: as above)' },
-  { env: 'MCP_STREAM_IDLE_MS', flag: '--stream-idle-ms', default: '600000', help: 'an event stream that carries nothing this long is ended' },
+  {
+    env: 'MCP_STREAM_IDLE_MS',
+    flag: '--stream-idle-ms',
+    default: '600000',
+    help: 'an event stream that carries nothing this long is ended',
+  },
   { env: 'MCP_MAX_BATCH', flag: '--max-batch', default: '32', help: 'most messages in one JSON-RPC batch (2025-03-26)' },
   { env: 'MCP_MAX_CONNECTIONS', flag: '--max-connections', help: 'most TCP connections at once (default: from the open-file limit)' },
   { env: 'MCP_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', default: '10000', help: 'time calls get to finish on SIGTERM' },
@@ -179,7 +208,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     logFormat: oneOf(text('LOG_FORMAT'), ['json', 'text'] as const, 'LOG_FORMAT'),
   };
   if (config.allowedModels.length > 0 && !config.allowedModels.includes(config.model)) {
-    throw new ConfigError(`OPENAI_MODEL (${quoteArg(config.model)}) must be one of OPENAI_ALLOWED_MODELS (${config.allowedModels.join(', ')}).`);
+    throw new ConfigError(
+      `OPENAI_MODEL (${quoteArg(config.model)}) must be one of OPENAI_ALLOWED_MODELS (${config.allowedModels.join(', ')}).`,
+    );
   }
   return { action: 'run', config };
 }
@@ -199,7 +230,10 @@ function boolean(value: string, name: string): boolean {
 }
 
 function list(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 /** MCP_API_KEYS entries are `name:key`; MCP_API_KEY joins them as "default". Values are never echoed. */

@@ -6,7 +6,17 @@ import { crypto } from './lazy.ts';
 /** Larger than any honest keys file; read whole at start and on SIGHUP. */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
 const NAME = /^[\w.@-]{1,64}$/;
-const FIELDS = new Set(['name', 'key', 'sha256', 'models', 'max_tokens', 'requests_per_minute', 'tokens_per_day', 'max_concurrency', 'weight']);
+const FIELDS = new Set([
+  'name',
+  'key',
+  'sha256',
+  'models',
+  'max_tokens',
+  'requests_per_minute',
+  'tokens_per_day',
+  'max_concurrency',
+  'weight',
+]);
 
 /**
  * Reads MCP_KEYS_FILE: `{"keys": [{"name": ..., "key" | "sha256": ..., limits...}]}`. Every
@@ -44,10 +54,12 @@ export function parseKeysFile(text: string, path: string): KeyEntry[] {
   const names = new Set<string>();
   const secrets = new Set<string>();
   entries.forEach((entry, index) => {
-    if (names.has(entry.name)) throw new ConfigError(`${where}: keys[${index}]: the name ${JSON.stringify(entry.name)} repeats an earlier entry.`);
+    if (names.has(entry.name))
+      throw new ConfigError(`${where}: keys[${index}]: the name ${JSON.stringify(entry.name)} repeats an earlier entry.`);
     names.add(entry.name);
     const secret = entry.sha256 ?? `key:${entry.key}`;
-    if (secrets.has(secret)) throw new ConfigError(`${where}: keys[${index}] (${JSON.stringify(entry.name)}): the same key as an earlier entry.`);
+    if (secrets.has(secret))
+      throw new ConfigError(`${where}: keys[${index}] (${JSON.stringify(entry.name)}): the same key as an earlier entry.`);
     secrets.add(secret);
   });
   return entries;
@@ -61,7 +73,8 @@ function parseEntry(raw: unknown, at: string): KeyEntry {
   }
   const here = `${at} (${JSON.stringify(name)})`;
   for (const field of Object.keys(raw)) {
-    if (!FIELDS.has(field)) throw new ConfigError(`${here}: unknown field ${JSON.stringify(field.slice(0, 40))} (known: ${[...FIELDS].join(', ')}).`);
+    if (!FIELDS.has(field))
+      throw new ConfigError(`${here}: unknown field ${JSON.stringify(field.slice(0, 40))} (known: ${[...FIELDS].join(', ')}).`);
   }
   const hasKey = raw.key !== undefined;
   const hasDigest = raw.sha256 !== undefined;
@@ -105,13 +118,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function mergeKeys(fromEnv: readonly KeyEntry[], fromFile: readonly KeyEntry[]): KeyEntry[] {
   const names = new Set(fromEnv.map((e) => e.name));
   for (const entry of fromFile) {
-    if (names.has(entry.name)) throw new ConfigError(`MCP_KEYS_FILE: the name ${JSON.stringify(entry.name)} is also given by MCP_API_KEY or MCP_API_KEYS.`);
+    if (names.has(entry.name))
+      throw new ConfigError(`MCP_KEYS_FILE: the name ${JSON.stringify(entry.name)} is also given by MCP_API_KEY or MCP_API_KEYS.`);
   }
   const envKeys = new Set(fromEnv.map((e) => e.key));
   const envDigests = fromFile.some((e) => e.sha256 !== undefined) ? new Set(fromEnv.map((e) => sha256Hex(e.key ?? ''))) : new Set<string>();
   for (const entry of fromFile) {
     if ((entry.key !== undefined && envKeys.has(entry.key)) || (entry.sha256 !== undefined && envDigests.has(entry.sha256))) {
-      throw new ConfigError(`MCP_KEYS_FILE: the entry ${JSON.stringify(entry.name)} holds a key also given by MCP_API_KEY or MCP_API_KEYS.`);
+      throw new ConfigError(
+        `MCP_KEYS_FILE: the entry ${JSON.stringify(entry.name)} holds a key also given by MCP_API_KEY or MCP_API_KEYS.`,
+      );
     }
   }
   return [...fromEnv, ...fromFile];

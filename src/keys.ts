@@ -68,7 +68,9 @@ export class KeyRing {
     const candidate = createHash('sha256').update(presented, 'utf8').digest();
     let match: string | undefined;
     for (const known of this.known) {
-      known.digest ??= createHash('sha256').update(known.entry.key ?? '', 'utf8').digest();
+      known.digest ??= createHash('sha256')
+        .update(known.entry.key ?? '', 'utf8')
+        .digest();
       // Every digest is compared, so timing says nothing about which one matched.
       if (timingSafeEqual(candidate, known.digest) && match === undefined) match = known.entry.name;
     }

@@ -88,7 +88,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const format = options.format ?? 'json';
   const write = options.write ?? writeStderr;
-  if (!options.write && format === 'text') dropNotice = (count) => textLine('warn', 'log lines dropped: stderr did not keep up', { dropped: count });
+  if (!options.write && format === 'text')
+    dropNotice = (count) => textLine('warn', 'log lines dropped: stderr did not keep up', { dropped: count });
   const threshold = RANK[level];
   const emit = (at: Exclude<LogLevelName, 'silent'>, message: string, fields?: LogFields): void => {
     if (RANK[at] < threshold) return;

@@ -82,7 +82,9 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
   const keys = new KeyRing(config.auth === 'apikey' ? entries : []);
   const relay = createRelayApp(config, log, { keys });
   if (config.auth === 'none' && !isLoopback(config.host)) {
-    log.warn(`authentication is off (MCP_AUTH=none) and the server listens on ${config.host}: anyone who can reach it can spend the upstream key`);
+    log.warn(
+      `authentication is off (MCP_AUTH=none) and the server listens on ${config.host}: anyone who can reach it can spend the upstream key`,
+    );
   }
   if (config.keysFile !== undefined) {
     // SIGHUP re-reads the keys file; sessions stay, and an invalid file leaves the old keys in place.

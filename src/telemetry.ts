@@ -31,7 +31,11 @@ export class Telemetry {
   private readonly log: Logger;
   private readonly requests = this.registry.counter('mcp_requests_total', 'JSON-RPC requests handled, by method and status.');
   private readonly toolCalls = this.registry.counter('mcp_tool_calls_total', 'Tool calls, by tool and outcome.');
-  private readonly upstreamLatency = this.registry.histogram('upstream_request_duration_seconds', 'Upstream HTTP attempts, by status class, in seconds.', LATENCY_BUCKETS);
+  private readonly upstreamLatency = this.registry.histogram(
+    'upstream_request_duration_seconds',
+    'Upstream HTTP attempts, by status class, in seconds.',
+    LATENCY_BUCKETS,
+  );
   private readonly retries = this.registry.counter('upstream_retries_total', 'Upstream attempts retried.');
   private readonly tokens = this.registry.counter('upstream_tokens_total', 'Tokens the upstream reported, by type.');
   private readonly keyCalls = this.registry.counter('mcp_key_tool_calls_total', 'Tool calls, by client key name and outcome.');
@@ -42,7 +46,9 @@ export class Telemetry {
     const started = Date.now() / 1000;
     this.registry.gauge('process_resident_memory_bytes', 'Resident memory of the process.', () => [[{}, process.memoryUsage.rss()]]);
     this.registry.gauge('process_start_time_seconds', 'When the process started, in seconds since the epoch.', () => [[{}, started]]);
-    this.registry.counterFrom('log_lines_dropped_total', 'Log lines dropped because stderr did not keep up.', () => [[{}, droppedLogLines()]]);
+    this.registry.counterFrom('log_lines_dropped_total', 'Log lines dropped because stderr did not keep up.', () => [
+      [{}, droppedLogLines()],
+    ]);
   }
 
   request(report: RequestReport): void {

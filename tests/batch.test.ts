@@ -25,7 +25,12 @@ test('under 2025-03-26 a batch of only notifications gets no reply', async () =>
 test('under 2025-03-26 initialize inside a batch is -32600, the rest is served', async () => {
   const h = new Harness(app);
   await h.initialize('2025-03-26');
-  const init = { jsonrpc: '2.0', id: 'i', method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+  const init = {
+    jsonrpc: '2.0',
+    id: 'i',
+    method: 'initialize',
+    params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+  };
   const reply = (await h.send([init, ping(1)])) as { id: unknown; error?: { code: number }; result?: unknown }[];
   const byId = new Map(reply.map((r) => [r.id, r]));
   assert.is(byId.get('i')?.error?.code, -32600);
@@ -55,7 +60,12 @@ for (const version of ['2024-11-05', '2025-06-18', '2025-11-25']) {
 
 test('before initialize an array gets one -32600 with id null, even one holding initialize', async () => {
   const h = new Harness(app);
-  const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+  const init = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+  };
   const reply = (await h.send([init])) as { id: unknown; error: { code: number; message: string } };
   assert.is(reply.id, null);
   assert.is(reply.error.code, -32600);

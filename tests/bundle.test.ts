@@ -51,8 +51,18 @@ function run(args: string[], env: Record<string, string>) {
   return { child, exited, waitFor, send: (m: object) => child.stdin!.write(`${JSON.stringify(m)}\n`), stdout: () => stdout };
 }
 
-const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bundle-test', version: '1' } } };
-const call = (prompt: string, meta?: object) => ({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'generate', arguments: { prompt }, ...(meta ? { _meta: meta } : {}) } });
+const init = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bundle-test', version: '1' } },
+};
+const call = (prompt: string, meta?: object) => ({
+  jsonrpc: '2.0',
+  id: 2,
+  method: 'tools/call',
+  params: { name: 'generate', arguments: { prompt }, ...(meta ? { _meta: meta } : {}) },
+});
 
 test('the bundle is one file under 2 MB', () => {
   const size = statSync(bundle).size;
@@ -90,7 +100,11 @@ test('HTTP with the echo upstream and with the fake upstream (streamed)', async 
     const p = run([], { ...env, HOST: '127.0.0.1', PORT: '0', MCP_API_KEY: 'bundle-key-0123456789' });
     const port = (await p.waitFor(/"port":(\d+)/, 'stderr'))[1];
     const url = `http://127.0.0.1:${port}`;
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: 'Bearer bundle-key-0123456789' };
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: 'Bearer bundle-key-0123456789',
+    };
     assert.is((await raw(url, { method: 'GET', path: '/health' })).status, 200);
     const opened = await raw(url, { headers, body: init });
     assert.is(opened.status, 200);

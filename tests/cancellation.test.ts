@@ -42,7 +42,12 @@ for (const id of [7, 0, '', 'call-1']) {
 test('a cancelled streaming call sends no progress after the cancel and no reply', async () => {
   const h = await session();
   upstream.next({ type: 'stream', pieces: Array.from({ length: 50 }, (_, i) => `w${i} `), intervalMs: 20 });
-  const reply = h.send({ jsonrpc: '2.0', id: 'p', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' }, _meta: { progressToken: 'tok' } } });
+  const reply = h.send({
+    jsonrpc: '2.0',
+    id: 'p',
+    method: 'tools/call',
+    params: { name: 'generate', arguments: { prompt: 'x' }, _meta: { progressToken: 'tok' } },
+  });
   const [request] = await upstream.waitForRequests(1);
   await delay(120);
   await h.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'p' } });
@@ -68,7 +73,10 @@ test('the transport signal (client gone, shutdown) aborts calls in flight', asyn
 test('session.close aborts everything in flight', async () => {
   const h = await session();
   upstream.next({ type: 'hang' }, { type: 'hang' });
-  const replies = [h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'a' } } }), h.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'b' } } })];
+  const replies = [
+    h.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'a' } } }),
+    h.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'b' } } }),
+  ];
   const requests = await upstream.waitForRequests(2);
   h.session.close('shutdown');
   for (const request of requests) assert.ok((await request.closed).aborted);

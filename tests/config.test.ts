@@ -36,13 +36,26 @@ test('defaults', () => {
 });
 
 test('env vars are read by their exact names; flags beat them', () => {
-  const env = { MCP_TRANSPORT: 'sse', HOST: '127.0.0.1', PORT: '9000', OPENAI_MODEL: 'gpt-4o', OPENAI_TEMPERATURE: '1.5', OPENAI_BASE_URL: 'http://localhost:11434/v1/', MCP_UPSTREAM: 'echo', OPENAI_API_KEY: 'k', MCP_API_KEY: 'm' };
+  const env = {
+    MCP_TRANSPORT: 'sse',
+    HOST: '127.0.0.1',
+    PORT: '9000',
+    OPENAI_MODEL: 'gpt-4o',
+    OPENAI_TEMPERATURE: '1.5',
+    OPENAI_BASE_URL: 'http://localhost:11434/v1/',
+    MCP_UPSTREAM: 'echo',
+    OPENAI_API_KEY: 'k',
+    MCP_API_KEY: 'm',
+  };
   const c = config([], env);
   assert.equal(
     [c.transport, c.host, c.port, c.model, c.temperature, c.openaiBaseUrl, c.upstream, c.openaiApiKey, c.apiKeys],
     ['sse', '127.0.0.1', 9000, 'gpt-4o', 1.5, 'http://localhost:11434/v1', 'echo', 'k', [{ name: 'default', key: 'm' }]],
   );
-  const f = config(['--transport', 'stdio', '--port=9001', '--model', 'o3-mini', '--upstream', 'openai', '--host', '::1', '--temperature', '0'], env);
+  const f = config(
+    ['--transport', 'stdio', '--port=9001', '--model', 'o3-mini', '--upstream', 'openai', '--host', '::1', '--temperature', '0'],
+    env,
+  );
   assert.equal([f.transport, f.port, f.model, f.upstream, f.host, f.temperature], ['stdio', 9001, 'o3-mini', 'openai', '::1', 0]);
 });
 
@@ -57,12 +70,19 @@ test('HTTP settings: keys, auth, perimeter lists, stateless, limits', () => {
     MCP_MAX_SESSIONS: '3',
     MCP_SHUTDOWN_GRACE_MS: '0',
   });
-  assert.equal(c.apiKeys, [{ name: 'default', key: 'single' }, { name: 'alice', key: 'key-a' }, { name: 'bob', key: 'key:with:colons' }]);
+  assert.equal(c.apiKeys, [
+    { name: 'default', key: 'single' },
+    { name: 'alice', key: 'key-a' },
+    { name: 'bob', key: 'key:with:colons' },
+  ]);
   assert.equal(c.allowedOrigins, ['https://a.example', 'http://b.example']);
   assert.equal(c.allowedHosts, ['mcp.example.com', 'api.example.com:8443']);
   assert.equal([c.stateless, c.sessionIdleMs, c.maxSessions, c.shutdownGraceMs, c.auth], [true, 5000, 3, 0, 'apikey']);
   const d = config([]);
-  assert.equal([d.stateless, d.sessionIdleMs, d.maxSessions, d.shutdownGraceMs, d.maxBodyBytes], [false, 1_800_000, 1000, 10_000, 1_048_576]);
+  assert.equal(
+    [d.stateless, d.sessionIdleMs, d.maxSessions, d.shutdownGraceMs, d.maxBodyBytes],
+    [false, 1_800_000, 1000, 10_000, 1_048_576],
+  );
   assert.is(config(['--stateless']).stateless, true);
   assert.is(config(['--stateless', 'false']).stateless, false);
   assert.is(config(['--stateless', '--port', '1']).port, 1);
@@ -70,10 +90,24 @@ test('HTTP settings: keys, auth, perimeter lists, stateless, limits', () => {
 });
 
 test('generate settings: retries, models, limits', () => {
-  const c = config([], { OPENAI_MAX_RETRIES: '5', OPENAI_REASONING_MODELS: 'a*, !ab*', OPENAI_ALLOWED_MODELS: 'gpt-4o-mini,o3', OPENAI_MAX_TOKENS: '256', MCP_MAX_PROMPT_CHARS: '1000', MCP_MAX_CONCURRENCY: '8', MCP_MAX_QUEUE: '16' });
-  assert.equal([c.maxRetries, c.reasoningModels, c.allowedModels, c.maxTokens, c.maxPromptChars, c.maxConcurrency, c.maxQueue], [5, ['a*', '!ab*'], ['gpt-4o-mini', 'o3'], 256, 1000, 8, 16]);
+  const c = config([], {
+    OPENAI_MAX_RETRIES: '5',
+    OPENAI_REASONING_MODELS: 'a*, !ab*',
+    OPENAI_ALLOWED_MODELS: 'gpt-4o-mini,o3',
+    OPENAI_MAX_TOKENS: '256',
+    MCP_MAX_PROMPT_CHARS: '1000',
+    MCP_MAX_CONCURRENCY: '8',
+    MCP_MAX_QUEUE: '16',
+  });
+  assert.equal(
+    [c.maxRetries, c.reasoningModels, c.allowedModels, c.maxTokens, c.maxPromptChars, c.maxConcurrency, c.maxQueue],
+    [5, ['a*', '!ab*'], ['gpt-4o-mini', 'o3'], 256, 1000, 8, 16],
+  );
   const d = config([]);
-  assert.equal([d.maxRetries, d.allowedModels, d.maxTokens, d.maxPromptChars, d.maxConcurrency, d.maxQueue, d.timeoutMs], [2, [], undefined, 200_000, 256, 1024, 60_000]);
+  assert.equal(
+    [d.maxRetries, d.allowedModels, d.maxTokens, d.maxPromptChars, d.maxConcurrency, d.maxQueue, d.timeoutMs],
+    [2, [], undefined, 200_000, 256, 1024, 60_000],
+  );
   assert.equal(d.reasoningModels, ['o1*', 'o3*', 'o4*', 'gpt-5*', '!gpt-5*chat*']);
   assert.equal(config([], { OPENAI_REASONING_MODELS: 'none' }).reasoningModels, []);
   assert.is(config(['--max-retries', '0']).maxRetries, 0);
@@ -148,7 +182,10 @@ test('the built binary: --version and --help', () => {
 });
 
 test('a value that is not URL-shaped is not echoed (it may be a key in the wrong variable)', () => {
-  assert.throws(() => loadConfig([], { OPENAI_BASE_URL: 'sk-test-SECRET-123456789' }), (error: Error) => !error.message.includes('SECRET') && /24 characters with no scheme/.test(error.message));
+  assert.throws(
+    () => loadConfig([], { OPENAI_BASE_URL: 'sk-test-SECRET-123456789' }),
+    (error: Error) => !error.message.includes('SECRET') && /24 characters with no scheme/.test(error.message),
+  );
 });
 
 test('messages about keys never echo them', () => {
@@ -161,7 +198,9 @@ test('messages about keys never echo them', () => {
 });
 
 test('the built binary: a key given to the process never shows in its output', () => {
-  const result = run(['--transport', 'stdio', '--upstream', 'echo', '--log-level', 'debug'], { OPENAI_API_KEY: 'sk-never-print-me-123456' });
+  const result = run(['--transport', 'stdio', '--upstream', 'echo', '--log-level', 'debug'], {
+    OPENAI_API_KEY: 'sk-never-print-me-123456',
+  });
   assert.not.ok(result.stdout.includes('sk-never-print-me'));
   assert.not.ok(result.stderr.includes('sk-never-print-me'));
 });

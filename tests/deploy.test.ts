@@ -12,7 +12,11 @@ const read = (path: string): string => readFileSync(new URL(path, root), 'utf8')
 
 /** Dockerfile instructions, continuation lines joined, comments dropped, split by stage. */
 function stages(text: string): { from: string; instructions: { op: string; args: string }[] }[] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const out: { from: string; instructions: { op: string; args: string }[] }[] = [];
   for (const line of lines) {
     const [op = '', ...rest] = line.split(/\s+/);
@@ -27,7 +31,13 @@ test('Dockerfile: multi-stage, Node LTS alpine, the runtime stage holds only the
   const all = stages(read('Dockerfile'));
   assert.ok(all.length >= 2, 'a build stage and a runtime stage');
   for (const stage of all) assert.match(stage.from, /^node:(\d*[02468])-alpine\b/, `an official Node LTS alpine image: ${stage.from}`);
-  assert.match(all[0]!.instructions.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n'), /npm run build/);
+  assert.match(
+    all[0]!.instructions
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n'),
+    /npm run build/,
+  );
   const runtime = all.at(-1)!;
   const copies = runtime.instructions.filter((i) => i.op === 'COPY' || i.op === 'ADD');
   assert.is(copies.length, 1, 'one file copied into the runtime stage');
@@ -51,20 +61,29 @@ test('Dockerfile: non-root, port 8000, a curl-free healthcheck every 30 s with a
 
 test('Dockerfile: no secret or placeholder key baked in', () => {
   const text = read('Dockerfile');
-  for (const instruction of stages(text).flatMap((s) => s.instructions).filter((i) => i.op === 'ENV' || i.op === 'ARG')) {
+  for (const instruction of stages(text)
+    .flatMap((s) => s.instructions)
+    .filter((i) => i.op === 'ENV' || i.op === 'ARG')) {
     assert.not.match(instruction.args, /(API_KEY|API_KEYS|SECRET|TOKEN|PASSWORD)\b/i, instruction.args);
   }
   assert.not.match(text, /sk-[A-Za-z0-9]/);
 });
 
 test('.dockerignore keeps the context to what the build needs', () => {
-  const lines = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   assert.is(lines[0], '*', 'everything is ignored first');
   assert.equal(lines.slice(1).sort(), ['!package-lock.json', '!package.json', '!scripts/', '!src/', '!tsconfig.json']);
 });
 
 test('dockerfilelint passes', () => {
-  const lint = spawnSync(process.execPath, [new URL('../node_modules/dockerfilelint/bin/dockerfilelint', import.meta.url).pathname, '--output', 'json', 'Dockerfile'], { cwd: root, encoding: 'utf8' });
+  const lint = spawnSync(
+    process.execPath,
+    [new URL('../node_modules/dockerfilelint/bin/dockerfilelint', import.meta.url).pathname, '--output', 'json', 'Dockerfile'],
+    { cwd: root, encoding: 'utf8' },
+  );
   assert.is(lint.status, 0, lint.stdout + lint.stderr);
   const report = JSON.parse(lint.stdout) as { totalIssues: number };
   assert.is(report.totalIssues, 0, lint.stdout);
@@ -80,7 +99,11 @@ test('docker-compose.yml: service, port, variables from the host, healthcheck, r
   for (const setting of SETTINGS) {
     // Inside the container the server listens on 0.0.0.0:8000; the host port is mapped.
     if (['HOST', 'PORT'].includes(setting.env)) continue;
-    assert.match(String(service.environment[setting.env]), new RegExp(`^\\$\\{${setting.env}(:-[^}]*)?\\}$`), `${setting.env} is passed from the host`);
+    assert.match(
+      String(service.environment[setting.env]),
+      new RegExp(`^\\$\\{${setting.env}(:-[^}]*)?\\}$`),
+      `${setting.env} is passed from the host`,
+    );
   }
   assert.is(service.healthcheck.interval, '30s');
   assert.is(service.healthcheck.timeout, '10s');
@@ -88,7 +111,7 @@ test('docker-compose.yml: service, port, variables from the host, healthcheck, r
   assert.is(service.restart, 'unless-stopped');
 });
 
-test('the README\'s compose commands name the compose service', () => {
+test("the README's compose commands name the compose service", () => {
   const readme = read('README.md');
   for (const command of ['docker-compose up -d', 'docker-compose logs -f openai-mcp-server', 'docker-compose down']) {
     assert.ok(readme.includes(command), command);
@@ -96,7 +119,9 @@ test('the README\'s compose commands name the compose service', () => {
 });
 
 test('Kubernetes: 2 stateless replicas, probes on /health, resources, keys from a Secret, non-root; a Service; an HPA', () => {
-  const docs = ['deployment.yaml', 'service.yaml', 'hpa.yaml'].flatMap((f) => parseAllDocuments(read(`deploy/kubernetes/${f}`)).map((d) => d.toJS() as any));
+  const docs = ['deployment.yaml', 'service.yaml', 'hpa.yaml'].flatMap((f) =>
+    parseAllDocuments(read(`deploy/kubernetes/${f}`)).map((d) => d.toJS() as any),
+  );
   const deployment = docs.find((d) => d.kind === 'Deployment');
   const service = docs.find((d) => d.kind === 'Service');
   const hpa = docs.find((d) => d.kind === 'HorizontalPodAutoscaler');
@@ -108,7 +133,10 @@ test('Kubernetes: 2 stateless replicas, probes on /health, resources, keys from 
   assert.is(env.MCP_STATELESS.value, 'true');
   assert.ok(env.OPENAI_API_KEY.valueFrom.secretKeyRef.name, 'the upstream key comes from a Secret');
   assert.ok(env.MCP_API_KEYS.valueFrom.secretKeyRef.name, 'client keys come from a Secret');
-  assert.not.ok(container.env.some((e: any) => /KEY/.test(e.name) && 'value' in e), 'no key in plain text');
+  assert.not.ok(
+    container.env.some((e: any) => /KEY/.test(e.name) && 'value' in e),
+    'no key in plain text',
+  );
   for (const probe of [container.readinessProbe, container.livenessProbe]) {
     assert.is(probe.httpGet.path, '/health');
   }

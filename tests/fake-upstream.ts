@@ -9,8 +9,26 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Behaviour =
-  | { type: 'json'; content?: string | null; model?: string; finishReason?: string | null; usage?: object | null; delayMs?: number; headers?: Record<string, string> }
-  | { type: 'stream'; pieces: string[]; intervalMs?: number; model?: string; finishReason?: string; usage?: object | null; done?: boolean; dropAfter?: number; errorAfter?: number }
+  | {
+      type: 'json';
+      content?: string | null;
+      model?: string;
+      finishReason?: string | null;
+      usage?: object | null;
+      delayMs?: number;
+      headers?: Record<string, string>;
+    }
+  | {
+      type: 'stream';
+      pieces: string[];
+      intervalMs?: number;
+      model?: string;
+      finishReason?: string;
+      usage?: object | null;
+      done?: boolean;
+      dropAfter?: number;
+      errorAfter?: number;
+    }
   | { type: 'error'; status: number; message?: string; body?: string; headers?: Record<string, string>; delayMs?: number }
   | { type: 'hang' }
   /** A JSON completion held back until the test calls `release()`: the test decides when calls end. */
@@ -117,7 +135,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
             choices: [
               {
                 index: 0,
-                message: { role: 'assistant', content: behaviour.content === undefined ? 'Hello from the fake upstream.' : behaviour.content, refusal: null },
+                message: {
+                  role: 'assistant',
+                  content: behaviour.content === undefined ? 'Hello from the fake upstream.' : behaviour.content,
+                  refusal: null,
+                },
                 finish_reason: behaviour.finishReason === undefined ? 'stop' : behaviour.finishReason,
                 logprobs: null,
               },
@@ -145,7 +167,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
             return;
           }
           if (behaviour.errorAfter !== undefined && index >= behaviour.errorAfter) {
-            res.end(`data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n`);
+            res.end(
+              `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', type: 'server_error' } })}\n\n`,
+            );
             return;
           }
           if (index < pieces.length) {
@@ -156,7 +180,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
           res.write(chunk({}, behaviour.finishReason ?? 'stop'));
           const wantsUsage = (request.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage;
           if (wantsUsage && behaviour.usage !== null) {
-            res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model: behaviour.model ?? model, choices: [], usage: behaviour.usage ?? { prompt_tokens: 9, completion_tokens: pieces.length, total_tokens: 9 + pieces.length } })}\n\n`);
+            res.write(
+              `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1_700_000_000, model: behaviour.model ?? model, choices: [], usage: behaviour.usage ?? { prompt_tokens: 9, completion_tokens: pieces.length, total_tokens: 9 + pieces.length } })}\n\n`,
+            );
           }
           if (behaviour.done !== false) res.write('data: [DONE]\n\n');
           res.end();
@@ -168,7 +194,17 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         const send = (): void => {
           if (res.destroyed) return;
           res.writeHead(behaviour.status, { 'content-type': 'application/json', 'x-request-id': requestId, ...behaviour.headers });
-          res.end(behaviour.body ?? JSON.stringify({ error: { message: behaviour.message ?? `fake error ${behaviour.status}`, type: 'invalid_request_error', param: null, code: null } }));
+          res.end(
+            behaviour.body ??
+              JSON.stringify({
+                error: {
+                  message: behaviour.message ?? `fake error ${behaviour.status}`,
+                  type: 'invalid_request_error',
+                  param: null,
+                  code: null,
+                },
+              }),
+          );
         };
         if (behaviour.delayMs) later(behaviour.delayMs, send);
         else send();

@@ -14,7 +14,17 @@ import { StdioProcess } from './stdio-process.ts';
 const test = suite('fuzzing');
 const { app } = testApp({ MCP_UPSTREAM: 'echo' });
 const CODES = new Set([-32700, -32600, -32601, -32602, -32603, -32020, -32022]);
-const METHODS = ['initialize', 'ping', 'tools/list', 'tools/call', 'logging/setLevel', 'server/discover', 'notifications/cancelled', 'notifications/initialized', 'resources/list'];
+const METHODS = [
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'logging/setLevel',
+  'server/discover',
+  'notifications/cancelled',
+  'notifications/initialized',
+  'resources/list',
+];
 
 /** A response is well formed: jsonrpc 2.0, a string/integer/null id, exactly one of result and error. */
 function assertResponse(response: unknown, context: unknown): void {
@@ -48,16 +58,57 @@ async function sessions(): Promise<Harness[]> {
   return [fresh, batching, latest];
 }
 
-const anyId = fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(0), fc.constant(''), fc.double(), fc.constant(null), fc.boolean(), fc.object({ maxDepth: 1 }));
+const anyId = fc.oneof(
+  fc.integer(),
+  fc.string({ maxLength: 8 }),
+  fc.constant(0),
+  fc.constant(''),
+  fc.double(),
+  fc.constant(null),
+  fc.boolean(),
+  fc.object({ maxDepth: 1 }),
+);
 const message = fc.record(
   {
     jsonrpc: fc.oneof({ weight: 5, arbitrary: fc.constant('2.0') }, fc.constantFrom('1.0', 2, null)),
     id: anyId,
     method: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...METHODS) }, fc.string({ maxLength: 20 }), fc.integer()),
     params: fc.oneof(
-      fc.record({ name: fc.constantFrom('generate', 'other'), arguments: fc.oneof(fc.dictionary(fc.constantFrom('prompt', 'model', 'temperature', 'max_tokens', 'extra', 'system', 'x'), fc.jsonValue({ maxDepth: 3 })), fc.jsonValue({ maxDepth: 2 })) }, { requiredKeys: [] }),
-      fc.record({ protocolVersion: fc.constantFrom('2025-11-25', '2025-03-26', 'x'), capabilities: fc.jsonValue({ maxDepth: 1 }), clientInfo: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] }),
-      fc.record({ _meta: fc.record({ 'io.modelcontextprotocol/protocolVersion': fc.constantFrom('2026-07-28', '2025-11-25', 'zzz'), 'io.modelcontextprotocol/clientCapabilities': fc.jsonValue({ maxDepth: 1 }), progressToken: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] }), level: fc.string() }, { requiredKeys: [] }),
+      fc.record(
+        {
+          name: fc.constantFrom('generate', 'other'),
+          arguments: fc.oneof(
+            fc.dictionary(
+              fc.constantFrom('prompt', 'model', 'temperature', 'max_tokens', 'extra', 'system', 'x'),
+              fc.jsonValue({ maxDepth: 3 }),
+            ),
+            fc.jsonValue({ maxDepth: 2 }),
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.record(
+        {
+          protocolVersion: fc.constantFrom('2025-11-25', '2025-03-26', 'x'),
+          capabilities: fc.jsonValue({ maxDepth: 1 }),
+          clientInfo: fc.jsonValue({ maxDepth: 1 }),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.record(
+        {
+          _meta: fc.record(
+            {
+              'io.modelcontextprotocol/protocolVersion': fc.constantFrom('2026-07-28', '2025-11-25', 'zzz'),
+              'io.modelcontextprotocol/clientCapabilities': fc.jsonValue({ maxDepth: 1 }),
+              progressToken: fc.oneof(fc.string(), fc.integer()),
+            },
+            { requiredKeys: [] },
+          ),
+          level: fc.string(),
+        },
+        { requiredKeys: [] },
+      ),
       fc.jsonValue({ maxDepth: 2 }),
     ),
   },
@@ -81,7 +132,12 @@ test('ids: a valid id is echoed; an unreadable one is null; notifications get no
       const reply = (await handle(value, h!.ctx)) as Record<string, unknown> | undefined;
       const v = value as Record<string, unknown>;
       const validId = typeof v.id === 'string' || Number.isSafeInteger(v.id);
-      if (!('id' in v) && v.jsonrpc === '2.0' && typeof v.method === 'string' && (v.params === undefined || (typeof v.params === 'object' && v.params !== null && !Array.isArray(v.params)))) {
+      if (
+        !('id' in v) &&
+        v.jsonrpc === '2.0' &&
+        typeof v.method === 'string' &&
+        (v.params === undefined || (typeof v.params === 'object' && v.params !== null && !Array.isArray(v.params)))
+      ) {
         assert.is(reply, undefined, 'a notification gets no reply');
       } else if (reply !== undefined) {
         assert.is(reply.id, validId ? v.id : null, JSON.stringify(value));
@@ -94,10 +150,20 @@ test('ids: a valid id is echoed; an unreadable one is null; notifications get no
 test('any text on the wire: parse errors are -32700 with id null', async () => {
   const [h] = await sessions();
   await fc.assert(
-    fc.asyncProperty(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.jsonValue().map((v) => JSON.stringify(v)).chain((s) => fc.nat(s.length).map((n) => s.slice(0, n)))), async (text) => {
-      const reply = await handleText(text, h!.ctx);
-      assertReply(reply, text);
-    }),
+    fc.asyncProperty(
+      fc.oneof(
+        fc.string(),
+        fc.string({ unit: 'binary' }),
+        fc
+          .jsonValue()
+          .map((v) => JSON.stringify(v))
+          .chain((s) => fc.nat(s.length).map((n) => s.slice(0, n))),
+      ),
+      async (text) => {
+        const reply = await handleText(text, h!.ctx);
+        assertReply(reply, text);
+      },
+    ),
     { numRuns: 400 },
   );
 });
@@ -135,7 +201,12 @@ test('HTTP: random bodies, types and headers get a listed status, and error stat
   const statuses = new Set([200, 202, 204, 400, 401, 403, 404, 405, 406, 409, 413, 415, 503]);
   await fc.assert(
     fc.asyncProperty(
-      fc.oneof(fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b).toString('latin1')), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)), message.map((m) => JSON.stringify(m)), fc.string({ maxLength: 5000 })),
+      fc.oneof(
+        fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b).toString('latin1')),
+        fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+        message.map((m) => JSON.stringify(m)),
+        fc.string({ maxLength: 5000 }),
+      ),
       fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8', ''),
       fc.constantFrom('application/json, text/event-stream', 'text/event-stream', 'application/json', '*/*', 'text/html', ''),
       fc.option(fc.constantFrom('2025-11-25', '2026-07-28', '2025-03-26', 'nope'), { nil: undefined }),

@@ -16,7 +16,13 @@ const validateOutput = new Ajv({ strict: false }).compile(OUTPUT_SCHEMA);
 test.before(async () => {
   upstream = await startFakeUpstream();
   relay = testApp(
-    { OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_API_KEY: KEY, OPENAI_TIMEOUT_MS: '1500', OPENAI_MAX_RETRIES: '0' },
+    {
+      OPENAI_BASE_URL: upstream.baseUrl,
+      OPENAI_MODEL: 'gpt-test',
+      OPENAI_API_KEY: KEY,
+      OPENAI_TIMEOUT_MS: '1500',
+      OPENAI_MAX_RETRIES: '0',
+    },
     createLogger({ level: 'debug', write: (line) => void logLines.push(line) }),
   );
 });
@@ -49,7 +55,15 @@ test('forwards one Chat Completions request with defaults and the key', async ()
 
 test('forwards model, temperature, max_tokens and extra as given', async () => {
   const h = await session();
-  resultOf(await h.callTool({ prompt: 'p', model: 'gpt-4o', temperature: 0, max_tokens: 5, extra: { top_p: 0.5, seed: 7, stop: ['\n'], response_format: { type: 'json_object' } } }));
+  resultOf(
+    await h.callTool({
+      prompt: 'p',
+      model: 'gpt-4o',
+      temperature: 0,
+      max_tokens: 5,
+      extra: { top_p: 0.5, seed: 7, stop: ['\n'], response_format: { type: 'json_object' } },
+    }),
+  );
   assert.equal(upstream.requests[0]!.body, {
     top_p: 0.5,
     seed: 7,
@@ -64,12 +78,22 @@ test('forwards model, temperature, max_tokens and extra as given', async () => {
 
 test('result: structuredContent and the same JSON as text, model as the upstream named it', async () => {
   const h = await session();
-  upstream.next({ type: 'json', content: 'Hi there!', model: 'gpt-test-2024-08-06', usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } });
+  upstream.next({
+    type: 'json',
+    content: 'Hi there!',
+    model: 'gpt-test-2024-08-06',
+    usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+  });
   const result = resultOf(await h.callTool({ prompt: 'Say hi' }));
-  const expected = { text: 'Hi there!', model: 'gpt-test-2024-08-06', finish_reason: 'stop', usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } };
+  const expected = {
+    text: 'Hi there!',
+    model: 'gpt-test-2024-08-06',
+    finish_reason: 'stop',
+    usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+  };
   const { request_id: requestId, ...rest } = result.structuredContent as Record<string, unknown>;
   assert.equal(rest, expected);
-  assert.match(String(requestId), /^req_fake_\d+$/, 'the upstream\'s x-request-id is passed on');
+  assert.match(String(requestId), /^req_fake_\d+$/, "the upstream's x-request-id is passed on");
   assert.equal(JSON.parse(textOf(result)), result.structuredContent);
   assert.not.ok(result.isError);
   assert.ok(validateOutput(result.structuredContent));
@@ -97,14 +121,34 @@ test('what upstreams really send fits the output schema: null content, null fini
 });
 
 const failures: [string, Parameters<FakeUpstream['next']>[0], RegExp][] = [
-  ['401', { type: 'error', status: 401, message: `Incorrect API key provided: ${KEY}. You can find your API key at https://platform.openai.com.` }, /HTTP 401.*OPENAI_API_KEY/],
-  ['404 unknown model', { type: 'error', status: 404, message: 'The model `gpt-nope` does not exist or you do not have access to it.' }, /HTTP 404.*gpt-nope.*model name/],
+  [
+    '401',
+    {
+      type: 'error',
+      status: 401,
+      message: `Incorrect API key provided: ${KEY}. You can find your API key at https://platform.openai.com.`,
+    },
+    /HTTP 401.*OPENAI_API_KEY/,
+  ],
+  [
+    '404 unknown model',
+    { type: 'error', status: 404, message: 'The model `gpt-nope` does not exist or you do not have access to it.' },
+    /HTTP 404.*gpt-nope.*model name/,
+  ],
   ['429', { type: 'error', status: 429, message: 'Rate limit reached', headers: { 'retry-after': '1' } }, /HTTP 429.*Rate limit reached/],
   ['500', { type: 'error', status: 500, message: 'The server had an error' }, /HTTP 500.*server had an error.*Try again later/],
   ['400 with a non-JSON body', { type: 'error', status: 400, body: '<html>bad gateway</html>' }, /HTTP 400/],
   ['a dropped connection', { type: 'drop' }, /Could not reach the upstream/],
-  ['a body that is not JSON', { type: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: '{"choices": [' }, /not JSON/],
-  ['a body that is not a completion', { type: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: '{"object":"list"}' }, /not with a chat completion/],
+  [
+    'a body that is not JSON',
+    { type: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: '{"choices": [' },
+    /not JSON/,
+  ],
+  [
+    'a body that is not a completion',
+    { type: 'raw', status: 200, headers: { 'content-type': 'application/json' }, body: '{"object":"list"}' },
+    /not with a chat completion/,
+  ],
   ['no answer within OPENAI_TIMEOUT_MS', { type: 'hang' }, /did not finish within 1500 ms \(OPENAI_TIMEOUT_MS\)/],
   ['401, with the attempt count and last status', { type: 'error', status: 401 }, /\(attempts: 1; last upstream status: HTTP 401\)/],
 ];
@@ -125,7 +169,10 @@ for (const [what, behaviour, message] of failures) {
 test('a key the upstream echoes is redacted before its message is cut short, in any case or glued to text', async () => {
   const h = await session();
   const padding = 'x'.repeat(285);
-  upstream.next({ type: 'error', status: 401, message: `${padding} Received api key: ${KEY} and more` }, { type: 'error', status: 401, message: `junkSK-TEST-ANOTHER-SECRET-999 ${padding}` });
+  upstream.next(
+    { type: 'error', status: 401, message: `${padding} Received api key: ${KEY} and more` },
+    { type: 'error', status: 401, message: `junkSK-TEST-ANOTHER-SECRET-999 ${padding}` },
+  );
   for (let i = 0; i < 2; i++) {
     const text = textOf(resultOf(await h.callTool({ prompt: 'x' })));
     for (let n = 8; n <= KEY.length; n++) assert.not.ok(text.includes(KEY.slice(0, n)), `no ${n}-character prefix of the key`);

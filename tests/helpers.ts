@@ -87,11 +87,7 @@ export function textOf(result: JsonObject): string {
  * Runs `trigger` (a cancel, a disconnect, a signal) and asserts that the upstream request was
  * abandoned, not finished, within `withinMs` of it.
  */
-export async function assertAbortedPromptly(
-  request: Received | undefined,
-  trigger: () => unknown,
-  withinMs = 200,
-): Promise<void> {
+export async function assertAbortedPromptly(request: Received | undefined, trigger: () => unknown, withinMs = 200): Promise<void> {
   if (!request) throw new Error('no upstream request to watch');
   const triggeredAt = Date.now();
   await trigger();

@@ -82,7 +82,14 @@ export function raw(base: string, options: RawRequest = {}): Promise<RawResponse
   const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'POST', headers: options.headers, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: options.method ?? 'POST',
+        headers: options.headers,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -130,7 +137,10 @@ export async function openSession(base: string, version = '2025-11-25', headers:
   const init = await raw(base, { headers: jsonHeaders(headers), body: initializeBody(version) });
   if (init.status !== 200) throw new Error(`initialize answered ${init.status}: ${init.text}`);
   const id = init.headers['mcp-session-id'] as string;
-  const ready = await raw(base, { headers: jsonHeaders({ 'mcp-session-id': id, ...headers }), body: { jsonrpc: '2.0', method: 'notifications/initialized' } });
+  const ready = await raw(base, {
+    headers: jsonHeaders({ 'mcp-session-id': id, ...headers }),
+    body: { jsonrpc: '2.0', method: 'notifications/initialized' },
+  });
   if (ready.status !== 202) throw new Error(`initialized answered ${ready.status}`);
   return id;
 }
@@ -156,7 +166,14 @@ export class SseClient {
     const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     this.ready = new Promise((resolve, reject) => {
       this.req = httpRequest(
-        { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'POST', headers: options.headers, agent: false },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: options.method ?? 'POST',
+          headers: options.headers,
+          agent: false,
+        },
         (res) => {
           this.response = res;
           res.setEncoding('utf8');
@@ -264,12 +281,18 @@ export const modernHeaders = (method: string, key = KEY, name?: string): Record<
 
 /** Opens a 2026-07-28 subscriptions/listen stream. */
 export function listen(base: string, key = KEY, id: string | number = 'sub'): SseClient {
-  return new SseClient(base, { headers: modernHeaders('subscriptions/listen', key), body: rpc('subscriptions/listen', { _meta: modernMeta(), notifications: {} }, id) });
+  return new SseClient(base, {
+    headers: modernHeaders('subscriptions/listen', key),
+    body: rpc('subscriptions/listen', { _meta: modernMeta(), notifications: {} }, id),
+  });
 }
 
 /** Opens a GET event stream on a session. */
 export function getStream(base: string, session: string, key = KEY): SseClient {
-  return new SseClient(base, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${key}`, 'mcp-session-id': session } });
+  return new SseClient(base, {
+    method: 'GET',
+    headers: { accept: 'text/event-stream', authorization: `Bearer ${key}`, 'mcp-session-id': session },
+  });
 }
 
 /** Opens a 2024-11-05 /sse stream; its first event names the POST endpoint. */
@@ -277,4 +300,7 @@ export function legacyStream(base: string, key = KEY): SseClient {
   return new SseClient(base, { method: 'GET', path: '/sse', headers: { accept: 'text/event-stream', authorization: `Bearer ${key}` } });
 }
 
-export const auth = (key = KEY, extra: Record<string, string> = {}): Record<string, string> => ({ ...jsonHeaders(extra), authorization: `Bearer ${key}` });
+export const auth = (key = KEY, extra: Record<string, string> = {}): Record<string, string> => ({
+  ...jsonHeaders(extra),
+  authorization: `Bearer ${key}`,
+});

@@ -9,7 +9,17 @@ let server: TestServer;
 const OTHER = 'another-client-key-abcdefghijklmnop';
 
 test.before(async () => {
-  server = await startHttp({ MCP_UPSTREAM: 'echo' }, { apiKeys: [{ name: 'alice', key: KEY }, { name: 'bob', key: OTHER }], maxBodyBytes: 4096, requestTimeoutMs: 600 });
+  server = await startHttp(
+    { MCP_UPSTREAM: 'echo' },
+    {
+      apiKeys: [
+        { name: 'alice', key: KEY },
+        { name: 'bob', key: OTHER },
+      ],
+      maxBodyBytes: 4096,
+      requestTimeoutMs: 600,
+    },
+  );
 });
 test.after(async () => {
   // The server stayed up through everything above.
@@ -26,11 +36,23 @@ test('a key is accepted as Authorization: Bearer and as X-API-Key', async () => 
 });
 
 test('no key, a wrong key or a malformed header: 401 with WWW-Authenticate, the same body every time', async () => {
-  const cases: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${KEY}` }, { 'x-api-key': 'wrong' }, { authorization: 'Bearer' }, { authorization: `Bearer ${KEY}x` }];
+  const cases: Record<string, string>[] = [
+    {},
+    { authorization: 'Bearer wrong' },
+    { authorization: `Basic ${KEY}` },
+    { 'x-api-key': 'wrong' },
+    { authorization: 'Bearer' },
+    { authorization: `Bearer ${KEY}x` },
+  ];
   const bodies = new Set<string>();
   for (const headers of cases) {
     for (const path of ['/mcp', '/sse', '/messages?sessionId=x', '/unknown']) {
-      const res = await raw(server.url, { path, method: path === '/sse' ? 'GET' : 'POST', headers: { ...noAuth, ...headers }, ...(path === '/sse' ? {} : { body: rpc('ping') }) });
+      const res = await raw(server.url, {
+        path,
+        method: path === '/sse' ? 'GET' : 'POST',
+        headers: { ...noAuth, ...headers },
+        ...(path === '/sse' ? {} : { body: rpc('ping') }),
+      });
       assert.is(res.status, 401, `${path} ${JSON.stringify(headers)}`);
       assert.match(String(res.headers['www-authenticate']), /^Bearer/);
       bodies.add(res.text);
@@ -46,12 +68,22 @@ test('a session belongs to the key that opened it: another key gets 404', async 
   const session = await openSession(server.url);
   const stolen = await raw(server.url, { headers: { ...noAuth, 'x-api-key': OTHER, 'mcp-session-id': session }, body: rpc('tools/list') });
   assert.is(stolen.status, 404);
-  assert.is((await raw(server.url, { method: 'DELETE', headers: { ...noAuth, 'x-api-key': OTHER, 'mcp-session-id': session } })).status, 404);
-  assert.is((await raw(server.url, { method: 'GET', headers: { accept: 'text/event-stream', 'x-api-key': OTHER, 'mcp-session-id': session } })).status, 404);
-  assert.is((await raw(server.url, { headers: { ...noAuth, 'x-api-key': KEY, 'mcp-session-id': session }, body: rpc('tools/list') })).status, 200);
+  assert.is(
+    (await raw(server.url, { method: 'DELETE', headers: { ...noAuth, 'x-api-key': OTHER, 'mcp-session-id': session } })).status,
+    404,
+  );
+  assert.is(
+    (await raw(server.url, { method: 'GET', headers: { accept: 'text/event-stream', 'x-api-key': OTHER, 'mcp-session-id': session } }))
+      .status,
+    404,
+  );
+  assert.is(
+    (await raw(server.url, { headers: { ...noAuth, 'x-api-key': KEY, 'mcp-session-id': session }, body: rpc('tools/list') })).status,
+    200,
+  );
 });
 
-test('a present Origin that is not allowed is 403; the server\'s own origin is allowed', async () => {
+test("a present Origin that is not allowed is 403; the server's own origin is allowed", async () => {
   for (const origin of ['http://evil.example', 'null', `http://localhost:${server.port + 1}`]) {
     const res = await raw(server.url, { headers: jsonHeaders({ origin }), body: initializeBody() });
     assert.is(res.status, 403, origin);
@@ -70,7 +102,10 @@ test('DNS rebinding: bound to loopback, a foreign Host is 403; localhost, 127.0.
     assert.is(res.status, 403, host);
   }
   // The rebinding attack proper: the page's own origin, pointed at us by DNS.
-  const rebind = await raw(server.url, { headers: jsonHeaders({ host: 'evil.example:80', origin: 'http://evil.example:80' }), body: initializeBody() });
+  const rebind = await raw(server.url, {
+    headers: jsonHeaders({ host: 'evil.example:80', origin: 'http://evil.example:80' }),
+    body: initializeBody(),
+  });
   assert.is(rebind.status, 403);
   for (const host of ['localhost', `localhost:${server.port}`, '127.0.0.1:1', '[::1]:9999', 'LOCALHOST']) {
     assert.is((await raw(server.url, { headers: jsonHeaders({ host }), body: initializeBody() })).status, 200, host);
@@ -78,17 +113,34 @@ test('DNS rebinding: bound to loopback, a foreign Host is 403; localhost, 127.0.
 });
 
 test('MCP_ALLOWED_HOSTS and MCP_ALLOWED_ORIGINS', async () => {
-  const custom = await startHttp({ MCP_UPSTREAM: 'echo' }, { allowedHosts: ['mcp.example.com', 'api.example.com:8443'], allowedOrigins: ['https://app.example.com'] });
+  const custom = await startHttp(
+    { MCP_UPSTREAM: 'echo' },
+    { allowedHosts: ['mcp.example.com', 'api.example.com:8443'], allowedOrigins: ['https://app.example.com'] },
+  );
   try {
     assert.is((await raw(custom.url, { headers: jsonHeaders({ host: 'mcp.example.com:1234' }), body: initializeBody() })).status, 200);
     assert.is((await raw(custom.url, { headers: jsonHeaders({ host: 'api.example.com:8443' }), body: initializeBody() })).status, 200);
     assert.is((await raw(custom.url, { headers: jsonHeaders({ host: 'api.example.com:80' }), body: initializeBody() })).status, 403);
     assert.is((await raw(custom.url, { headers: jsonHeaders({ host: 'localhost' }), body: initializeBody() })).status, 403);
-    const allowed = await raw(custom.url, { headers: jsonHeaders({ host: 'mcp.example.com', origin: 'https://app.example.com' }), body: initializeBody() });
+    const allowed = await raw(custom.url, {
+      headers: jsonHeaders({ host: 'mcp.example.com', origin: 'https://app.example.com' }),
+      body: initializeBody(),
+    });
     assert.is(allowed.status, 200);
     assert.is(allowed.headers['access-control-allow-origin'], 'https://app.example.com');
-    assert.is((await raw(custom.url, { headers: jsonHeaders({ host: 'mcp.example.com', origin: 'https://other.example.com' }), body: initializeBody() })).status, 403);
-    const preflight = await raw(custom.url, { method: 'OPTIONS', headers: { host: 'mcp.example.com', origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    assert.is(
+      (
+        await raw(custom.url, {
+          headers: jsonHeaders({ host: 'mcp.example.com', origin: 'https://other.example.com' }),
+          body: initializeBody(),
+        })
+      ).status,
+      403,
+    );
+    const preflight = await raw(custom.url, {
+      method: 'OPTIONS',
+      headers: { host: 'mcp.example.com', origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+    });
     assert.is(preflight.status, 204);
     assert.match(String(preflight.headers['access-control-allow-headers']), /Mcp-Session-Id/);
     assert.match(String(preflight.headers['access-control-allow-headers']), /Authorization/);
@@ -101,15 +153,24 @@ test('on a public address with no MCP_ALLOWED_HOSTS, an Origin naming the Host i
   const open = await startHttp({ MCP_UPSTREAM: 'echo' }, { host: '0.0.0.0', auth: 'none', apiKeys: [] });
   try {
     const url = `http://127.0.0.1:${open.port}`;
-    const rebound = await raw(url, { headers: { ...jsonHeaders(), host: `attacker.example:${open.port}`, origin: `http://attacker.example:${open.port}` }, body: initializeBody() });
+    const rebound = await raw(url, {
+      headers: { ...jsonHeaders(), host: `attacker.example:${open.port}`, origin: `http://attacker.example:${open.port}` },
+      body: initializeBody(),
+    });
     assert.is(rebound.status, 403);
     assert.is((await raw(url, { headers: jsonHeaders(), body: initializeBody() })).status, 200, 'clients without Origin are served');
   } finally {
     await open.close();
   }
-  const listed = await startHttp({ MCP_UPSTREAM: 'echo' }, { host: '0.0.0.0', auth: 'none', apiKeys: [], allowedOrigins: ['https://app.example'] });
+  const listed = await startHttp(
+    { MCP_UPSTREAM: 'echo' },
+    { host: '0.0.0.0', auth: 'none', apiKeys: [], allowedOrigins: ['https://app.example'] },
+  );
   try {
-    const res = await raw(`http://127.0.0.1:${listed.port}`, { headers: { ...jsonHeaders(), origin: 'https://app.example' }, body: initializeBody() });
+    const res = await raw(`http://127.0.0.1:${listed.port}`, {
+      headers: { ...jsonHeaders(), origin: 'https://app.example' },
+      body: initializeBody(),
+    });
     assert.is(res.status, 200);
   } finally {
     await listed.close();
@@ -123,14 +184,22 @@ test('a body over MCP_MAX_BODY_BYTES is 413, declared or streamed', async () => 
   assert.is(declared.status, 413);
   assert.is(declared.json().error.code, -32000);
   // Chunked, so the size is only known as bytes arrive.
-  const chunked = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'transfer-encoding': 'chunked' }), body: big, trickle: { pieces: 10, intervalMs: 5 } }).catch((e: Error) => e);
+  const chunked = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session, 'transfer-encoding': 'chunked' }),
+    body: big,
+    trickle: { pieces: 10, intervalMs: 5 },
+  }).catch((e: Error) => e);
   assert.ok(chunked instanceof Error || chunked.status === 413, String(chunked instanceof Error ? chunked : chunked.status));
 });
 
 test('a slowly trickled body is cut off with 408 and a JSON body', async () => {
   const session = await openSession(server.url);
   const body = JSON.stringify(rpc('ping'));
-  const res = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'content-length': String(body.length) }), body, trickle: { pieces: body.length, intervalMs: 100 } }).catch((e: Error) => e);
+  const res = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session, 'content-length': String(body.length) }),
+    body,
+    trickle: { pieces: body.length, intervalMs: 100 },
+  }).catch((e: Error) => e);
   assert.ok(!(res instanceof Error), String(res));
   if (!(res instanceof Error)) {
     assert.is(res.status, 408);
@@ -165,7 +234,12 @@ test('unknown paths are 404 and wrong methods 405 with Allow, each with a JSON b
   const unknown = await raw(server.url, { path: '/nope', method: 'GET', headers: { authorization: `Bearer ${KEY}` } });
   assert.is(unknown.status, 404);
   assert.ok(unknown.json().message);
-  const cases: [string, string, string][] = [['/sse', 'POST', 'GET'], ['/messages', 'GET', 'POST'], ['/mcp', 'PUT', 'GET, POST, DELETE'], ['/health', 'POST', 'GET, HEAD']];
+  const cases: [string, string, string][] = [
+    ['/sse', 'POST', 'GET'],
+    ['/messages', 'GET', 'POST'],
+    ['/mcp', 'PUT', 'GET, POST, DELETE'],
+    ['/health', 'POST', 'GET, HEAD'],
+  ];
   for (const [path, method, allow] of cases) {
     const res = await raw(server.url, { path, method, headers: { authorization: `Bearer ${KEY}` } });
     assert.is(res.status, 405, `${method} ${path}`);

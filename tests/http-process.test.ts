@@ -28,7 +28,14 @@ interface Running {
 
 async function start(env: Record<string, string>, args: string[] = []): Promise<Running> {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', OPENAI_API_KEY: 'sk-upstream-secret-123456', OPENAI_BASE_URL: upstream.baseUrl, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      OPENAI_API_KEY: 'sk-upstream-secret-123456',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      ...env,
+    },
   });
   children.push(child);
   let stdout = '';
@@ -45,7 +52,11 @@ async function start(env: Record<string, string>, args: string[] = []): Promise<
   return { child, url: `http://127.0.0.1:${port}`, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-const headers = (key: string) => ({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}` });
+const headers = (key: string) => ({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  authorization: `Bearer ${key}`,
+});
 
 test('with no key configured, one is generated and shown on stderr only, and it works', async () => {
   const server = await start({});
@@ -91,8 +102,14 @@ test('SIGTERM: calls in flight finish within MCP_SHUTDOWN_GRACE_MS, the rest are
   const session = init.headers['mcp-session-id'] as string;
   upstream.reset();
   upstream.next({ type: 'json', content: 'made it', delayMs: 300 }, { type: 'hang' });
-  const quick = raw(server.url, { headers: { ...h, 'mcp-session-id': session }, body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'a' } }, 'quick') });
-  const stuck = raw(server.url, { headers: { ...h, 'mcp-session-id': session }, body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'b' } }, 'stuck') }).catch((e: Error) => e);
+  const quick = raw(server.url, {
+    headers: { ...h, 'mcp-session-id': session },
+    body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'a' } }, 'quick'),
+  });
+  const stuck = raw(server.url, {
+    headers: { ...h, 'mcp-session-id': session },
+    body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'b' } }, 'stuck'),
+  }).catch((e: Error) => e);
   const requests = await upstream.waitForRequests(2);
   const at = Date.now();
   server.child.kill('SIGTERM');
@@ -111,7 +128,9 @@ test('SIGTERM: calls in flight finish within MCP_SHUTDOWN_GRACE_MS, the rest are
 test('a port in use stops the start with a clear message', async () => {
   const first = await start({ MCP_AUTH: 'none' });
   const port = new URL(first.url).port;
-  const child = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: port, MCP_UPSTREAM: 'echo', MCP_AUTH: 'none' } });
+  const child = spawn(process.execPath, [BIN], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: port, MCP_UPSTREAM: 'echo', MCP_AUTH: 'none' },
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -30,13 +30,18 @@ const keyHeaders = {
 async function exercise(client: Client): Promise<void> {
   assert.is(client.getServerVersion()?.name, 'openai-mcp-relay');
   const { tools } = await client.listTools();
-  assert.equal(tools.map((t) => t.name), ['generate']);
+  assert.equal(
+    tools.map((t) => t.name),
+    ['generate'],
+  );
   upstream.next({ type: 'json', content: 'Rome.' });
   const result = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of Italy?' } });
   assert.is((result.structuredContent as { text: string }).text, 'Rome.');
   upstream.next({ type: 'stream', pieces: ['Ma', 'drid', '.'], intervalMs: 60 });
   const seen: string[] = [];
-  const streamed = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of Spain?' } }, undefined, { onprogress: (p) => void seen.push(p.message ?? '') });
+  const streamed = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of Spain?' } }, undefined, {
+    onprogress: (p) => void seen.push(p.message ?? ''),
+  });
   assert.is((streamed.structuredContent as { text: string }).text, 'Madrid.');
   assert.is(seen.join(''), 'Madrid.');
   const invalid = await client.callTool({ name: 'generate', arguments: { prompt: '' } });
@@ -88,7 +93,9 @@ test('a cancelled call through the SDK (AbortSignal) aborts the upstream request
   upstream.reset();
   upstream.next({ type: 'hang' });
   const controller = new AbortController();
-  const call = client.callTool({ name: 'generate', arguments: { prompt: 'forever' } }, undefined, { signal: controller.signal }).catch((e: Error) => e);
+  const call = client
+    .callTool({ name: 'generate', arguments: { prompt: 'forever' } }, undefined, { signal: controller.signal })
+    .catch((e: Error) => e);
   const [request] = await upstream.waitForRequests(1);
   controller.abort('user cancelled');
   assert.ok((await request!.closed).aborted);

@@ -17,7 +17,8 @@ test.after(async () => {
   await upstream.close();
 });
 
-const call = (id: string | number, args: object, meta?: object) => rpc('tools/call', { name: 'generate', arguments: args, ...(meta ? { _meta: meta } : {}) }, id);
+const call = (id: string | number, args: object, meta?: object) =>
+  rpc('tools/call', { name: 'generate', arguments: args, ...(meta ? { _meta: meta } : {}) }, id);
 
 test('a session whose client is quiet for MCP_SESSION_IDLE_MS expires, and its calls in flight are aborted', async () => {
   const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_TIMEOUT_MS: '30000' }, { sessionIdleMs: 1000 });
@@ -49,7 +50,10 @@ test('session expiry ends its GET stream', async () => {
   const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { sessionIdleMs: 1000 });
   try {
     const session = await openSession(server.url);
-    const stream = new SseClient(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session } });
+    const stream = new SseClient(server.url, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },
+    });
     await stream.ready;
     await stream.waitForEnd(4000);
     assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: rpc('ping') })).status, 404);
@@ -66,7 +70,11 @@ test('at MCP_MAX_SESSIONS the longest-idle session is evicted; with none idle, 5
     const second = await openSession(server.url);
     await delay(10);
     const third = await openSession(server.url);
-    assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': first }), body: rpc('ping') })).status, 404, 'the oldest idle went');
+    assert.is(
+      (await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': first }), body: rpc('ping') })).status,
+      404,
+      'the oldest idle went',
+    );
     assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': second }), body: rpc('ping') })).status, 200);
     // Make both remaining sessions busy; a new one must be refused.
     upstream.next({ type: 'hang' }, { type: 'hang' });
@@ -77,8 +85,14 @@ test('at MCP_MAX_SESSIONS the longest-idle session is evicted; with none idle, 5
     assert.is(refused.status, 503);
     assert.ok(refused.headers['retry-after']);
     assert.is(refused.json().error.code, -32000);
-    await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': second }), body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'a' } } });
-    await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': third }), body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'b' } } });
+    await raw(server.url, {
+      headers: jsonHeaders({ 'mcp-session-id': second }),
+      body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'a' } },
+    });
+    await raw(server.url, {
+      headers: jsonHeaders({ 'mcp-session-id': third }),
+      body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'b' } },
+    });
     await Promise.all([a, b]);
   } finally {
     await server.close();
@@ -86,7 +100,16 @@ test('at MCP_MAX_SESSIONS the longest-idle session is evicted; with none idle, 5
 });
 
 test('at the session cap, the key holding the most sessions loses one of its own first', async () => {
-  const server = await startHttp({ MCP_UPSTREAM: 'echo' }, { maxSessions: 3, apiKeys: [{ name: 'alice', key: 'alice-key-0123456789' }, { name: 'bob', key: 'bob-key-0123456789ab' }] });
+  const server = await startHttp(
+    { MCP_UPSTREAM: 'echo' },
+    {
+      maxSessions: 3,
+      apiKeys: [
+        { name: 'alice', key: 'alice-key-0123456789' },
+        { name: 'bob', key: 'bob-key-0123456789ab' },
+      ],
+    },
+  );
   try {
     const as = (key: string) => ({ authorization: `Bearer ${key}` });
     const bob = await openSession(server.url, '2025-11-25', as('bob-key-0123456789ab'));
@@ -96,7 +119,8 @@ test('at the session cap, the key holding the most sessions loses one of its own
     alice.push(await openSession(server.url, '2025-11-25', as('alice-key-0123456789')));
     await delay(10);
     alice.push(await openSession(server.url, '2025-11-25', as('alice-key-0123456789')));
-    const ping = (session: string, key: string) => raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, ...as(key) }), body: rpc('ping') });
+    const ping = (session: string, key: string) =>
+      raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, ...as(key) }), body: rpc('ping') });
     assert.is((await ping(bob, 'bob-key-0123456789ab')).status, 200, 'bob keeps his one session though it is the oldest');
     assert.is((await ping(alice[0]!, 'alice-key-0123456789')).status, 404, 'alice lost her oldest');
   } finally {
@@ -109,13 +133,20 @@ test('past MCP_MAX_SSE_STREAMS a new event stream is refused with 503', async ()
   try {
     const first = await openSession(server.url);
     const second = await openSession(server.url);
-    const get = (session: string) => ({ method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session } });
+    const get = (session: string) => ({
+      method: 'GET',
+      headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },
+    });
     const stream = new SseClient(server.url, get(first));
     assert.is((await stream.ready).statusCode, 200);
     const refused = await raw(server.url, get(second));
     assert.is(refused.status, 503);
     assert.is(refused.json().error.code, -32000);
-    const legacy = await raw(server.url, { method: 'GET', path: '/sse', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization! } });
+    const legacy = await raw(server.url, {
+      method: 'GET',
+      path: '/sse',
+      headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization! },
+    });
     assert.is(legacy.status, 503);
     stream.close();
     await delay(50);
@@ -138,12 +169,18 @@ test('stateless: no session ids, no initialize needed, version from the header o
     // No header: 2025-03-26 (annotations, no outputSchema).
     assert.ok('annotations' in list.json().result.tools[0]);
     assert.not.ok('outputSchema' in list.json().result.tools[0]);
-    const modern = await raw(server.url, { headers: jsonHeaders({ 'mcp-protocol-version': '2025-11-25' }), body: call(1, { prompt: 'hi' }) });
+    const modern = await raw(server.url, {
+      headers: jsonHeaders({ 'mcp-protocol-version': '2025-11-25' }),
+      body: call(1, { prompt: 'hi' }),
+    });
     assert.is(modern.json().result.structuredContent.text, 'Hello from the fake upstream.');
     // A session id is simply ignored.
     assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': 'whatever' }), body: rpc('ping') })).status, 200);
     // Batches under the 2025-03-26 default.
-    assert.is((await raw(server.url, { headers: jsonHeaders(), body: [rpc('ping', undefined, 1), rpc('ping', undefined, 2)] })).json().length, 2);
+    assert.is(
+      (await raw(server.url, { headers: jsonHeaders(), body: [rpc('ping', undefined, 1), rpc('ping', undefined, 2)] })).json().length,
+      2,
+    );
   } finally {
     await server.close();
   }
@@ -158,7 +195,10 @@ test('stateless: GET and DELETE are 405; progress still streams, without event i
       assert.is(res.headers.allow, 'POST');
     }
     upstream.next({ type: 'stream', pieces: ['x', 'y'], intervalMs: 60 });
-    const stream = new SseClient(server.url, { headers: jsonHeaders({ 'mcp-protocol-version': '2025-11-25' }), body: call(2, { prompt: 'p' }, { progressToken: 1 }) });
+    const stream = new SseClient(server.url, {
+      headers: jsonHeaders({ 'mcp-protocol-version': '2025-11-25' }),
+      body: call(2, { prompt: 'p' }, { progressToken: 1 }),
+    });
     await stream.waitForEnd();
     assert.ok(stream.events.every((e) => e.id === undefined && e.data !== ''));
     assert.is(stream.messages().at(-1).result.structuredContent.text, 'xy');
@@ -184,7 +224,13 @@ test('shutdown delivers the whole streamed answer of every call that finishes wi
   const session = await openSession(server.url);
   upstream.fallback = () => ({ type: 'stream', pieces: ['a', 'b', 'c', 'd'], intervalMs: 150 });
   try {
-    const streams = [1, 2, 3].map((id) => new SseClient(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call(id, { prompt: 'x' }, { progressToken: id }) }));
+    const streams = [1, 2, 3].map(
+      (id) =>
+        new SseClient(server.url, {
+          headers: jsonHeaders({ 'mcp-session-id': session }),
+          body: call(id, { prompt: 'x' }, { progressToken: id }),
+        }),
+    );
     await upstream.waitForRequests(3);
     await server.close(3000);
     for (const stream of streams) {
@@ -203,7 +249,9 @@ test('shutdown lets calls in flight finish within the grace period, then aborts 
   const session = await openSession(server.url);
   upstream.next({ type: 'json', content: 'finished in time', delayMs: 200 }, { type: 'hang' });
   const quick = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call('quick', { prompt: 'x' }) });
-  const stuck = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call('stuck', { prompt: 'y' }) }).catch((e: Error) => e);
+  const stuck = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call('stuck', { prompt: 'y' }) }).catch(
+    (e: Error) => e,
+  );
   const requests = await upstream.waitForRequests(2);
   const started = Date.now();
   await server.close(800);

@@ -27,7 +27,8 @@ const sse = (options: ConstructorParameters<typeof SseClient>[1]): SseClient => 
   clients.push(client);
   return client;
 };
-const call = (id: string | number, args: object, meta?: object) => rpc('tools/call', { name: 'generate', arguments: args, ...(meta ? { _meta: meta } : {}) }, id);
+const call = (id: string | number, args: object, meta?: object) =>
+  rpc('tools/call', { name: 'generate', arguments: args, ...(meta ? { _meta: meta } : {}) }, id);
 
 test('initialize answers JSON with an Mcp-Session-Id of at least 128 random bits in visible ASCII', async () => {
   const res = await raw(server.url, { headers: jsonHeaders(), body: initializeBody() });
@@ -51,7 +52,11 @@ test('a failed initialize opens no session', async () => {
 test('notifications and responses get 202 with no body', async () => {
   const session = await openSession(server.url);
   const headers = jsonHeaders({ 'mcp-session-id': session });
-  for (const body of [{ jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', id: 9, result: {} }, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'x' } }]) {
+  for (const body of [
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { jsonrpc: '2.0', id: 9, result: {} },
+    { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'x' } },
+  ]) {
     const res = await raw(server.url, { headers, body });
     assert.is(res.status, 202);
     assert.is(res.text, '');
@@ -112,14 +117,23 @@ test('clients before 2025-11-25 get no priming event', async () => {
 
 test('Accept: an Accept allowing neither type is 406; JSON-only drops progress; SSE-only always streams', async () => {
   const session = await openSession(server.url);
-  const neither = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, accept: 'text/html' }), body: rpc('tools/list') });
+  const neither = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session, accept: 'text/html' }),
+    body: rpc('tools/list'),
+  });
   assert.is(neither.status, 406);
   assert.is(neither.json().error.code, -32000);
   upstream.next({ type: 'stream', pieces: ['a', 'b'], intervalMs: 60 });
-  const jsonOnly = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, accept: 'application/json' }), body: call(4, { prompt: 'x' }, { progressToken: 'p' }) });
+  const jsonOnly = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session, accept: 'application/json' }),
+    body: call(4, { prompt: 'x' }, { progressToken: 'p' }),
+  });
   assert.match(String(jsonOnly.headers['content-type']), /^application\/json/);
   assert.is(jsonOnly.json().result.structuredContent.text, 'ab');
-  const sseOnly = sse({ headers: jsonHeaders({ 'mcp-session-id': session, accept: 'text/event-stream' }), body: rpc('tools/list', undefined, 5) });
+  const sseOnly = sse({
+    headers: jsonHeaders({ 'mcp-session-id': session, accept: 'text/event-stream' }),
+    body: rpc('tools/list', undefined, 5),
+  });
   await sseOnly.waitForEnd();
   assert.match(String(sseOnly.response!.headers['content-type']), /^text\/event-stream/);
   assert.is(sseOnly.messages()[0].id, 5);
@@ -128,19 +142,37 @@ test('Accept: an Accept allowing neither type is 406; JSON-only drops progress; 
 test('a Content-Type other than JSON is 415', async () => {
   const session = await openSession(server.url);
   for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
-    const res = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'content-type': type }), body: rpc('tools/list') });
+    const res = await raw(server.url, {
+      headers: jsonHeaders({ 'mcp-session-id': session, 'content-type': type }),
+      body: rpc('tools/list'),
+    });
     assert.is(res.status, 415);
   }
   const headers = jsonHeaders({ 'mcp-session-id': session });
   delete (headers as Record<string, string>)['content-type'];
   assert.is((await raw(server.url, { headers, body: rpc('tools/list') })).status, 415);
-  assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'content-type': 'application/json; charset=utf-8' }), body: rpc('tools/list') })).status, 200);
+  assert.is(
+    (
+      await raw(server.url, {
+        headers: jsonHeaders({ 'mcp-session-id': session, 'content-type': 'application/json; charset=utf-8' }),
+        body: rpc('tools/list'),
+      })
+    ).status,
+    200,
+  );
 });
 
 test('a POST holding no request but errors (malformed notifications) is 400, never 200', async () => {
   const session = await openSession(server.url, '2025-03-26');
   const headers = jsonHeaders({ 'mcp-session-id': session });
-  for (const body of [[{ jsonrpc: '2.0', method: 'notifications/initialized' }, { jsonrpc: '2.0', method: 5 }], [1, 2], { jsonrpc: '2.0', id: 1 }]) {
+  for (const body of [
+    [
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', method: 5 },
+    ],
+    [1, 2],
+    { jsonrpc: '2.0', id: 1 },
+  ]) {
     const res = await raw(server.url, { headers, body });
     assert.is(res.status, 400, JSON.stringify(body));
   }
@@ -161,18 +193,36 @@ test('unparseable JSON is 400 with a -32700 error', async () => {
 
 test('MCP-Protocol-Version: unsupported is 400; any supported value is accepted; the session decides behaviour', async () => {
   const session = await openSession(server.url, '2025-03-26');
-  const bad = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'mcp-protocol-version': '2030-01-01' }), body: rpc('tools/list') });
+  const bad = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session, 'mcp-protocol-version': '2030-01-01' }),
+    body: rpc('tools/list'),
+  });
   assert.is(bad.status, 400);
-  const bogus = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'mcp-protocol-version': 'banana' }), body: rpc('tools/list') });
+  const bogus = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session, 'mcp-protocol-version': 'banana' }),
+    body: rpc('tools/list'),
+  });
   assert.is(bogus.status, 400);
   // A differing supported header is accepted; the negotiated 2025-03-26 still decides (no outputSchema).
-  const other = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' }), body: rpc('tools/list') });
+  const other = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' }),
+    body: rpc('tools/list'),
+  });
   assert.is(other.status, 200);
   assert.not.ok('outputSchema' in other.json().result.tools[0]);
   // ...and batches are answered, because the session negotiated 2025-03-26.
-  const batch = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, 'mcp-protocol-version': '2025-03-26' }), body: [rpc('ping', undefined, 1), rpc('tools/list', undefined, 2)] });
+  const batch = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session, 'mcp-protocol-version': '2025-03-26' }),
+    body: [rpc('ping', undefined, 1), rpc('tools/list', undefined, 2)],
+  });
   assert.is(batch.status, 200);
-  assert.equal(batch.json().map((r: { id: number }) => r.id).sort(), [1, 2]);
+  assert.equal(
+    batch
+      .json()
+      .map((r: { id: number }) => r.id)
+      .sort(),
+    [1, 2],
+  );
 });
 
 test('under 2025-11-25 a batch is 400 with one -32600 error, id null', async () => {
@@ -185,25 +235,37 @@ test('under 2025-11-25 a batch is 400 with one -32600 error, id null', async () 
 
 test('GET opens the session stream (priming event); a second concurrent GET is 409; GET needs Accept SSE', async () => {
   const session = await openSession(server.url);
-  const stream = sse({ method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session } });
+  const stream = sse({
+    method: 'GET',
+    headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },
+  });
   const res = await stream.ready;
   assert.is(res.statusCode, 200);
   await stream.waitFor((events) => events.length === 1);
   assert.ok(stream.events[0]!.id);
-  const second = await raw(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session } });
+  const second = await raw(server.url, {
+    method: 'GET',
+    headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },
+  });
   assert.is(second.status, 409);
-  const noAccept = await raw(server.url, { method: 'GET', headers: { accept: 'application/json', authorization: jsonHeaders().authorization!, 'mcp-session-id': session } });
+  const noAccept = await raw(server.url, {
+    method: 'GET',
+    headers: { accept: 'application/json', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },
+  });
   assert.is(noAccept.status, 406);
   stream.close();
   await delay(50);
-  const again = sse({ method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session } });
+  const again = sse({
+    method: 'GET',
+    headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },
+  });
   assert.is((await again.ready).statusCode, 200);
   // DELETE ends the session and its stream.
   assert.is((await raw(server.url, { method: 'DELETE', headers: jsonHeaders({ 'mcp-session-id': session }) })).status, 204);
   await again.waitForEnd();
 });
 
-test('DELETE aborts the session\'s calls in flight: the upstream request closes and no reply is sent', async () => {
+test("DELETE aborts the session's calls in flight: the upstream request closes and no reply is sent", async () => {
   const session = await openSession(server.url);
   upstream.next({ type: 'hang' });
   const pending = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call('slow', { prompt: 'x' }) });
@@ -221,14 +283,25 @@ test('notifications/cancelled: no reply; the POST answer is an event stream that
   upstream.next({ type: 'hang' });
   const stream = sse({ headers: jsonHeaders({ 'mcp-session-id': session }), body: call('c1', { prompt: 'x' }) });
   const [request] = await upstream.waitForRequests(1);
-  const cancel = await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'c1' } } });
+  const cancel = await raw(server.url, {
+    headers: jsonHeaders({ 'mcp-session-id': session }),
+    body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'c1' } },
+  });
   assert.is(cancel.status, 202);
   assert.ok((await request!.closed).aborted);
   await stream.waitForEnd();
   assert.match(String(stream.response!.headers['content-type']), /^text\/event-stream/);
   assert.equal(stream.messages(), []);
   const priming = stream.events[0]!.id!;
-  const resume = await raw(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session, 'last-event-id': priming } });
+  const resume = await raw(server.url, {
+    method: 'GET',
+    headers: {
+      accept: 'text/event-stream',
+      authorization: jsonHeaders().authorization!,
+      'mcp-session-id': session,
+      'last-event-id': priming,
+    },
+  });
   assert.is(resume.status, 405);
   assert.ok(resume.headers.allow);
 });
@@ -248,17 +321,35 @@ test('a disconnect is not a cancel: the call runs on and a GET with Last-Event-I
   const [request] = upstream.requests;
   const closed = await request!.closed;
   assert.not.ok(closed.aborted, 'the upstream call ran to the end');
-  const resume = sse({ method: 'GET', headers: { accept: 'text/event-stream', authorization: headers.authorization!, 'mcp-session-id': session, 'last-event-id': lastSeen } });
+  const resume = sse({
+    method: 'GET',
+    headers: { accept: 'text/event-stream', authorization: headers.authorization!, 'mcp-session-id': session, 'last-event-id': lastSeen },
+  });
   await resume.waitForEnd();
   const replayed = resume.messages();
   assert.is(replayed.at(-1).id, 'r1');
   assert.is(replayed.at(-1).result.structuredContent.text, 'one two three four');
   assert.ok(replayed.every((m) => m.id === 'r1' || m.params?.progressToken === 'r'));
-  const seenText = first.messages().filter((m) => m.method === 'notifications/progress').map((m) => m.params.message).join('');
-  const replayedText = replayed.filter((m) => m.method === 'notifications/progress').map((m) => m.params.message).join('');
+  const seenText = first
+    .messages()
+    .filter((m) => m.method === 'notifications/progress')
+    .map((m) => m.params.message)
+    .join('');
+  const replayedText = replayed
+    .filter((m) => m.method === 'notifications/progress')
+    .map((m) => m.params.message)
+    .join('');
   assert.is(seenText + replayedText, 'one two three four');
   // Everything has been replayed now: a second resume from the end has nothing left.
-  const again = await raw(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: headers.authorization!, 'mcp-session-id': session, 'last-event-id': resume.events.at(-1)!.id! } });
+  const again = await raw(server.url, {
+    method: 'GET',
+    headers: {
+      accept: 'text/event-stream',
+      authorization: headers.authorization!,
+      'mcp-session-id': session,
+      'last-event-id': resume.events.at(-1)!.id!,
+    },
+  });
   assert.is(again.status, 405);
 });
 
@@ -274,7 +365,10 @@ test('the replay log is bounded: an event too large to keep is sent but not kept
   await delay(400);
   // The reply (over two million characters) exceeded the session's cap: it pushed out the
   // events before it and was not kept itself, so there is nothing to replay.
-  const resume = await raw(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: headers.authorization!, 'mcp-session-id': session, 'last-event-id': lastSeen } });
+  const resume = await raw(server.url, {
+    method: 'GET',
+    headers: { accept: 'text/event-stream', authorization: headers.authorization!, 'mcp-session-id': session, 'last-event-id': lastSeen },
+  });
   assert.is(resume.status, 405);
 });
 
@@ -285,14 +379,30 @@ test('a resume while the call still runs picks up the live stream', async () => 
   const first = sse({ headers, body: call('live', { prompt: 'x' }, { progressToken: 'l' }) });
   await first.waitFor((events) => events.length >= 2);
   first.close();
-  const resume = sse({ method: 'GET', headers: { accept: 'text/event-stream', authorization: headers.authorization!, 'mcp-session-id': session, 'last-event-id': first.events.at(-1)!.id! } });
+  const resume = sse({
+    method: 'GET',
+    headers: {
+      accept: 'text/event-stream',
+      authorization: headers.authorization!,
+      'mcp-session-id': session,
+      'last-event-id': first.events.at(-1)!.id!,
+    },
+  });
   await resume.waitForEnd();
   assert.is(resume.messages().at(-1).result.structuredContent.text, 'abcdef');
 });
 
 test('a malformed Last-Event-ID is 400', async () => {
   const session = await openSession(server.url);
-  const res = await raw(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session, 'last-event-id': 'garbage' } });
+  const res = await raw(server.url, {
+    method: 'GET',
+    headers: {
+      accept: 'text/event-stream',
+      authorization: jsonHeaders().authorization!,
+      'mcp-session-id': session,
+      'last-event-id': 'garbage',
+    },
+  });
   assert.is(res.status, 400);
 });
 

@@ -49,7 +49,12 @@ async function reached(prompt: string): Promise<number> {
 test('one key floods the queue: the other key\'s calls are served within the flood\'s current turn, never "busy"', async () => {
   // The protocol core with two callers, as the HTTP transport hands it their key names. Calls
   // queue synchronously, so the order of events is the code's, not the machine's.
-  const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '2', MCP_MAX_QUEUE: '10', MCP_MAX_CALLS_PER_KEY: '1000' });
+  const relay = testApp({
+    OPENAI_BASE_URL: upstream.baseUrl,
+    MCP_MAX_CONCURRENCY: '2',
+    MCP_MAX_QUEUE: '10',
+    MCP_MAX_CALLS_PER_KEY: '1000',
+  });
   relay.keys.replace(keys.map((k) => ({ ...k, policy: {} })));
   const alice = new Harness(relay.app, undefined, undefined, 'alice');
   const mallory = new Harness(relay.app, undefined, undefined, 'mallory');
@@ -104,7 +109,9 @@ test('MCP_MAX_CALLS_PER_KEY defaults to a quarter of the capacity with several k
   try {
     const { alice, mallory } = await sessions(server);
     upstream.fallback = () => ({ type: 'held' });
-    const flood = Array.from({ length: 6 }, (_, i) => raw(server.url, { headers: auth(MALLORY, { 'mcp-session-id': mallory }), body: call(`m${i}`, `mallory ${i}`) }));
+    const flood = Array.from({ length: 6 }, (_, i) =>
+      raw(server.url, { headers: auth(MALLORY, { 'mcp-session-id': mallory }), body: call(`m${i}`, `mallory ${i}`) }),
+    );
     await upstream.waitForRequests(3);
     const mine = raw(server.url, { headers: auth(ALICE, { 'mcp-session-id': alice }), body: call('a', 'alice') });
     await reached('alice');
@@ -119,8 +126,11 @@ test('MCP_MAX_CALLS_PER_KEY defaults to a quarter of the capacity with several k
   }
 });
 
-test('MCP_MAX_BATCH: a larger 2025-03-26 batch is refused whole with one -32600 before any upstream call; a smaller one counts against the key\'s share', async () => {
-  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_BATCH: '8', MCP_MAX_CONCURRENCY: '4', MCP_MAX_QUEUE: '8' }, { apiKeys: keys });
+test("MCP_MAX_BATCH: a larger 2025-03-26 batch is refused whole with one -32600 before any upstream call; a smaller one counts against the key's share", async () => {
+  const server = await startHttp(
+    { OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_BATCH: '8', MCP_MAX_CONCURRENCY: '4', MCP_MAX_QUEUE: '8' },
+    { apiKeys: keys },
+  );
   try {
     const session = await openSession(server.url, '2025-03-26', { authorization: `Bearer ${MALLORY}` });
     const big = Array.from({ length: 9 }, (_, i) => call(i, `p${i}`));
@@ -132,7 +142,10 @@ test('MCP_MAX_BATCH: a larger 2025-03-26 batch is refused whole with one -32600 
       error: { code: -32600, message: 'Invalid Request: the batch holds 9 messages; at most 8 are accepted (MCP_MAX_BATCH)' },
     });
     assert.is(upstream.requests.length, 0);
-    const batch = await raw(server.url, { headers: auth(MALLORY, { 'mcp-session-id': session }), body: Array.from({ length: 8 }, (_, i) => call(i, `p${i}`)) });
+    const batch = await raw(server.url, {
+      headers: auth(MALLORY, { 'mcp-session-id': session }),
+      body: Array.from({ length: 8 }, (_, i) => call(i, `p${i}`)),
+    });
     const replies = batch.json() as { result: { isError?: boolean; content: { text: string }[] } }[];
     assert.is(replies.length, 8);
     // A quarter of 12 is 3: the rest of the batch is this key's excess, answered at once.
@@ -142,7 +155,7 @@ test('MCP_MAX_BATCH: a larger 2025-03-26 batch is refused whole with one -32600 
   }
 });
 
-test('stateless mode: notifications/cancelled in a POST of its own cancels the call with that id from the same key, not another key\'s', async () => {
+test("stateless mode: notifications/cancelled in a POST of its own cancels the call with that id from the same key, not another key's", async () => {
   const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { apiKeys: keys, stateless: true });
   try {
     upstream.next({ type: 'hang' }, { type: 'hang' });
@@ -153,13 +166,13 @@ test('stateless mode: notifications/cancelled in a POST of its own cancels the c
     const malloryRequest = aliceRequest === first ? second! : first!;
     const cancel = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'user pressed stop' } };
     assert.is((await raw(server.url, { headers: auth(MALLORY), body: cancel })).status, 202);
-    assert.ok((await malloryRequest.closed).aborted, 'mallory\'s own call was aborted upstream');
+    assert.ok((await malloryRequest.closed).aborted, "mallory's own call was aborted upstream");
     assert.not.match((await malloryCall).text, /"result"/, 'and got no reply');
     let aliceClosed = false;
     void aliceRequest.closed.then(() => (aliceClosed = true));
     // Alice's call with the same id is still running: a ping round trip later it is still open.
     assert.is((await raw(server.url, { headers: auth(ALICE), body: rpc('ping', undefined, 'p') })).status, 200);
-    assert.is(aliceClosed, false, 'alice\'s call with the same id runs on');
+    assert.is(aliceClosed, false, "alice's call with the same id runs on");
     assert.is((await raw(server.url, { headers: auth(ALICE), body: cancel })).status, 202);
     assert.ok((await aliceRequest.closed).aborted);
     await aliceCall;

@@ -53,7 +53,10 @@ test('MCP_MAX_CONNECTIONS: idle sockets past the cap make room (strangers first)
     await stream.ready;
     for (let i = 0; i < 60; i++) sockets.push(await idleSocket(server.port));
     assert.is((await raw(server.url, { method: 'GET', path: '/health' })).status, 200);
-    const call = await raw(server.url, { headers: auth(ALICE, { 'mcp-session-id': session }), body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'still here' } }) });
+    const call = await raw(server.url, {
+      headers: auth(ALICE, { 'mcp-session-id': session }),
+      body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'still here' } }),
+    });
     assert.is(call.status, 200);
     assert.match(call.text, /still here/);
     assert.is(stream.ended, false, 'the open event stream was never taken for an idle socket');
@@ -106,7 +109,7 @@ test('the default connection cap leaves room below the file limit for upstream s
   assert.is(defaultMaxConnections(256, 1024), 1024 - 256 - 64);
   assert.is(defaultMaxConnections(256, 1_048_576), 16_384, 'capped for memory');
   assert.is(defaultMaxConnections(256, 200), 16);
-  assert.ok(defaultMaxConnections(256) >= 16, 'reads this process\'s limit');
+  assert.ok(defaultMaxConnections(256) >= 16, "reads this process's limit");
 });
 
 test('two Host headers (even equal ones) and an invalid Host are 400, on every path', async () => {
@@ -134,26 +137,37 @@ test('an answer sent before the body was read says Connection: close, and reache
   const server = await startHttp({ MCP_UPSTREAM: 'echo' }, { apiKeys: keys, maxBodyBytes: 4096 });
   try {
     // A refusal (wrong key) while the body is still coming.
-    const refused = await exchange(server.port, 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer wrong\r\nContent-Length: 100000\r\n\r\n', (socket) => {
-      socket.write('{"jsonrpc":"2.0","id":1,"method":"ping","x":"' + 'x'.repeat(60_000));
-    });
+    const refused = await exchange(
+      server.port,
+      'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer wrong\r\nContent-Length: 100000\r\n\r\n',
+      (socket) => {
+        socket.write('{"jsonrpc":"2.0","id":1,"method":"ping","x":"' + 'x'.repeat(60_000));
+      },
+    );
     assert.match(refused, /^HTTP\/1\.1 401 /);
     assert.match(refused, /\r\nconnection: close\r\n/i);
     // A chunked body that never stops: the 413 arrives, then the connection ends.
     const chunk = 'x'.repeat(16 * 1024);
     let writes = 0;
-    const tooBig = await exchange(server.port, `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer ${ALICE}\r\nTransfer-Encoding: chunked\r\n\r\n`, (socket) => {
-      const more = (): void => {
-        if (socket.destroyed || writes++ > 400) return;
-        socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`, () => setImmediate(more));
-      };
-      more();
-    });
+    const tooBig = await exchange(
+      server.port,
+      `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer ${ALICE}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      (socket) => {
+        const more = (): void => {
+          if (socket.destroyed || writes++ > 400) return;
+          socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`, () => setImmediate(more));
+        };
+        more();
+      },
+    );
     assert.match(tooBig, /^HTTP\/1\.1 413 /, tooBig.slice(0, 100));
     assert.match(tooBig, /\r\nconnection: close\r\n/i);
     assert.match(tooBig, /MCP_MAX_BODY_BYTES/);
     // A refusal of a request without a body keeps its connection.
-    const kept = await exchange(server.port, `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong\r\n\r\nGET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    const kept = await exchange(
+      server.port,
+      `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer wrong\r\n\r\nGET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+    );
     assert.match(kept, /^HTTP\/1\.1 401 [\s\S]*HTTP\/1\.1 200 /, 'the next request on the connection was served');
     assert.not.match(kept.slice(0, kept.indexOf('HTTP/1.1 200')), /connection: close/i);
   } finally {

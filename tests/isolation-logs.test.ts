@@ -68,7 +68,12 @@ test('HTTP at debug level: memory stays bounded, dropped lines are counted in /m
         Array.from({ length: 16 }, async () => {
           while (next < count) {
             const id = next++;
-            const answer = await send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'generate', arguments: { prompt: PROMPT } } });
+            const answer = await send({
+              jsonrpc: '2.0',
+              id,
+              method: 'tools/call',
+              params: { name: 'generate', arguments: { prompt: PROMPT } },
+            });
             if (answer.status !== 200 || !answer.text.includes(`"id":${id}`)) failures++;
           }
         }),
@@ -76,7 +81,17 @@ test('HTTP at debug level: memory stays bounded, dropped lines are counted in /m
       return failures;
     };
     // Stateless-style calls (no session) need a version header to skip initialize: use a session.
-    const init = await pool.request({ path: '/mcp', method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 'i', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'logs', version: '1' } } }) });
+    const init = await pool.request({
+      path: '/mcp',
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'i',
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'logs', version: '1' } },
+      }),
+    });
     const session = init.headers['mcp-session-id'] as string;
     await init.body.text();
     Object.assign(headers, { 'mcp-session-id': session });
@@ -114,10 +129,13 @@ test('stdio at debug level: every reply reaches stdout while stderr is stalled; 
       replies += lines.filter((line) => line.includes('"result"')).length;
     });
     const line = (id: number | string, method: string, params: object) => `${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`;
-    child.stdin.write(line('i', 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'logs', version: '1' } }));
+    child.stdin.write(
+      line('i', 'initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'logs', version: '1' } }),
+    );
     const burst = async (from: number, count: number) => {
       for (let id = from; id < from + count; id++) {
-        if (!child.stdin.write(line(id, 'tools/call', { name: 'generate', arguments: { prompt: PROMPT } }))) await new Promise((resolve) => child.stdin.once('drain', resolve));
+        if (!child.stdin.write(line(id, 'tools/call', { name: 'generate', arguments: { prompt: PROMPT } })))
+          await new Promise((resolve) => child.stdin.once('drain', resolve));
       }
       const target = 1 + from + count;
       for (let i = 0; i < 1500 && replies < target; i++) await delay(20);

@@ -42,7 +42,12 @@ test.after(async () => {
 const serve = (options: TestHttpOptions = {}, env: Record<string, string> = {}) =>
   startHttp(
     { OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MAX_RETRIES: '0', ...env },
-    { apiKeys: keys, sessionIdleMs: 3_600_000, ...(env.MCP_STREAM_IDLE_MS ? { streamIdleMs: Number(env.MCP_STREAM_IDLE_MS) } : {}), ...options },
+    {
+      apiKeys: keys,
+      sessionIdleMs: 3_600_000,
+      ...(env.MCP_STREAM_IDLE_MS ? { streamIdleMs: Number(env.MCP_STREAM_IDLE_MS) } : {}),
+      ...options,
+    },
   );
 
 async function opened(client: SseClient): Promise<number> {
@@ -64,10 +69,23 @@ test('subscriptions/listen streams count against the stream caps: past its share
       if (status === 200) await sub.waitFor((events) => events.length >= 1);
     }
     assert.equal(statuses, [...Array(5).fill(200), ...Array(7).fill(503)]);
-    const refused = await raw(server.url, { headers: auth(MALLORY, { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' }), body: rpc('subscriptions/listen', { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} }, notifications: {} }, 'late') });
+    const refused = await raw(server.url, {
+      headers: auth(MALLORY, { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen' }),
+      body: rpc(
+        'subscriptions/listen',
+        {
+          _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} },
+          notifications: {},
+        },
+        'late',
+      ),
+    });
     assert.is(refused.status, 503);
     assert.is(refused.headers['retry-after'], '5');
-    assert.equal(refused.json().error, { code: -32000, message: 'Service Unavailable: this key has as many event streams open as it may (MCP_MAX_STREAMS_PER_KEY)' });
+    assert.equal(refused.json().error, {
+      code: -32000,
+      message: 'Service Unavailable: this key has as many event streams open as it may (MCP_MAX_STREAMS_PER_KEY)',
+    });
 
     const session = await openSession(server.url, '2025-11-25', { authorization: `Bearer ${ALICE}` });
     const stream = getStream(server.url, session, ALICE);
@@ -81,7 +99,7 @@ test('subscriptions/listen streams count against the stream caps: past its share
     assert.is(await opened(aliceSub), 200, 'alice subscribes');
     assert.is((await raw(server.url, { method: 'GET', path: '/health' })).status, 200);
     const metrics = await raw(server.url, { method: 'GET', path: '/metrics', headers: { authorization: `Bearer ${ALICE}` } });
-    assert.match(metrics.text, /^mcp_sse_streams_open 8$/m, 'five of mallory\'s and three of alice\'s');
+    assert.match(metrics.text, /^mcp_sse_streams_open 8$/m, "five of mallory's and three of alice's");
   } finally {
     for (const client of held) client.close();
     await server.close();
@@ -97,7 +115,8 @@ test('a POST answer that would stream takes a stream slot; with none left for it
       held.push(sub);
       await sub.waitFor((events) => events.length >= 1);
     }
-    const progressCall = (id: string) => rpc('tools/call', { name: 'generate', arguments: { prompt: 'x' }, _meta: { progressToken: id } }, id);
+    const progressCall = (id: string) =>
+      rpc('tools/call', { name: 'generate', arguments: { prompt: 'x' }, _meta: { progressToken: id } }, id);
     const mallory = await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` });
     upstream.next({ type: 'stream', pieces: ['one ', 'two'] });
     const hers = await raw(server.url, { headers: auth(MALLORY, { 'mcp-session-id': mallory }), body: progressCall('m') });
@@ -115,7 +134,7 @@ test('a POST answer that would stream takes a stream slot; with none left for it
   }
 });
 
-test('an idle subscription is torn down the spec\'s way after MCP_STREAM_IDLE_MS: notifications/cancelled, then the result', async () => {
+test("an idle subscription is torn down the spec's way after MCP_STREAM_IDLE_MS: notifications/cancelled, then the result", async () => {
   const clock = new ManualClock();
   const server = await serve({ clock }, { MCP_STREAM_IDLE_MS: '60000' });
   try {
@@ -185,19 +204,31 @@ test('legacy /sse: one key cannot hold the streams or sessions of everyone; an i
   }
 });
 
-test('at the session cap a key whose own sessions are busy is refused; another key\'s idle session is never evicted for it', async () => {
+test("at the session cap a key whose own sessions are busy is refused; another key's idle session is never evicted for it", async () => {
   const server = await serve({ maxSessions: 3, maxSessionsPerKey: 3 });
   try {
     const alice = await openSession(server.url, '2025-11-25', { authorization: `Bearer ${ALICE}` });
-    const mallory = [await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` }), await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` })];
+    const mallory = [
+      await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` }),
+      await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` }),
+    ];
     upstream.next({ type: 'held' }, { type: 'held' });
-    const busy = mallory.map((session, i) => raw(server.url, { headers: auth(MALLORY, { 'mcp-session-id': session }), body: rpc('tools/call', { name: 'generate', arguments: { prompt: `busy ${i}` } }, i) }));
+    const busy = mallory.map((session, i) =>
+      raw(server.url, {
+        headers: auth(MALLORY, { 'mcp-session-id': session }),
+        body: rpc('tools/call', { name: 'generate', arguments: { prompt: `busy ${i}` } }, i),
+      }),
+    );
     await upstream.waitForRequests(2);
     const refused = await raw(server.url, { headers: auth(MALLORY), body: initializeBody() });
     assert.is(refused.status, 503);
     assert.is(refused.headers['retry-after'], '5');
     assert.match(refused.json().error.message, /MCP_MAX_SESSIONS\)/);
-    assert.is((await raw(server.url, { headers: auth(ALICE, { 'mcp-session-id': alice }), body: rpc('ping') })).status, 200, 'alice\'s idle session survived');
+    assert.is(
+      (await raw(server.url, { headers: auth(ALICE, { 'mcp-session-id': alice }), body: rpc('ping') })).status,
+      200,
+      "alice's idle session survived",
+    );
     upstream.release(2);
     for (const answer of await Promise.all(busy)) assert.is(answer.status, 200);
   } finally {
@@ -212,7 +243,11 @@ test('MCP_MAX_SESSIONS_PER_KEY: a key at its cap makes room from its own idle se
     const first = await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` });
     await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` });
     await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` });
-    assert.is((await raw(server.url, { headers: auth(MALLORY, { 'mcp-session-id': first }), body: rpc('ping') })).status, 404, 'her own quietest session made room');
+    assert.is(
+      (await raw(server.url, { headers: auth(MALLORY, { 'mcp-session-id': first }), body: rpc('ping') })).status,
+      404,
+      'her own quietest session made room',
+    );
     assert.is((await raw(server.url, { headers: auth(ALICE, { 'mcp-session-id': alice }), body: rpc('ping') })).status, 200);
   } finally {
     await server.close();
@@ -230,11 +265,12 @@ async function callsDone(base: string, key: string, name: string, count: number)
   throw new Error(`${name}'s ${count} calls did not finish`);
 }
 
-test('replay logs: one key\'s flood of unread events cannot evict another key\'s resumable answer', async () => {
+test("replay logs: one key's flood of unread events cannot evict another key's resumable answer", async () => {
   // 64 KiB of replay for everyone, 16 KiB per key with two keys.
   const server = await serve({ replayBudget: 64 * 1024 });
   try {
-    const call = (id: string, prompt: string) => rpc('tools/call', { name: 'generate', arguments: { prompt }, _meta: { progressToken: id } }, id);
+    const call = (id: string, prompt: string) =>
+      rpc('tools/call', { name: 'generate', arguments: { prompt }, _meta: { progressToken: id } }, id);
     // Mallory walks away from many big streamed answers: every event unread, each kept for replay,
     // until her logs hold more than the whole budget.
     const flood = await openSession(server.url, '2025-11-25', { authorization: `Bearer ${MALLORY}` });
@@ -255,12 +291,21 @@ test('replay logs: one key\'s flood of unread events cannot evict another key\'s
     answer.close();
     await callsDone(server.url, ALICE, 'alice', 1);
 
-    const resumed = new SseClient(server.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${ALICE}`, 'mcp-session-id': alice, 'last-event-id': lastSeen } });
+    const resumed = new SseClient(server.url, {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${ALICE}`, 'mcp-session-id': alice, 'last-event-id': lastSeen },
+    });
     await resumed.waitForEnd();
     const messages = resumed.messages();
-    const text = messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.message).join('');
+    const text = messages
+      .filter((m) => m.method === 'notifications/progress')
+      .map((m) => m.params.message)
+      .join('');
     assert.is(text, 'alpha beta gamma delta epsilon', 'every piece she missed was replayed');
-    assert.ok(messages.some((m) => m.id === 'a1' && m.result), 'and her result');
+    assert.ok(
+      messages.some((m) => m.id === 'a1' && m.result),
+      'and her result',
+    );
   } finally {
     await server.close();
   }

@@ -47,12 +47,32 @@ function refusal(value: unknown, text?: string): string {
 test('a valid file: names, keys or their digests, every optional limit', () => {
   const entries = parse({
     keys: [
-      { name: 'alice', key: 'alice-secret', models: ['gpt-4o*', '!gpt-4o-audio*'], max_tokens: 500, requests_per_minute: 10, tokens_per_day: 100000, max_concurrency: 4, weight: 3 },
+      {
+        name: 'alice',
+        key: 'alice-secret',
+        models: ['gpt-4o*', '!gpt-4o-audio*'],
+        max_tokens: 500,
+        requests_per_minute: 10,
+        tokens_per_day: 100000,
+        max_concurrency: 4,
+        weight: 3,
+      },
       { name: 'ci', sha256: sha256('ci-secret') },
     ],
   });
   assert.equal(entries, [
-    { name: 'alice', key: 'alice-secret', policy: { models: ['gpt-4o*', '!gpt-4o-audio*'], maxTokens: 500, requestsPerMinute: 10, tokensPerDay: 100000, maxConcurrency: 4, weight: 3 } },
+    {
+      name: 'alice',
+      key: 'alice-secret',
+      policy: {
+        models: ['gpt-4o*', '!gpt-4o-audio*'],
+        maxTokens: 500,
+        requestsPerMinute: 10,
+        tokensPerDay: 100000,
+        maxConcurrency: 4,
+        weight: 3,
+      },
+    },
     { name: 'ci', sha256: sha256('ci-secret'), policy: {} },
   ]);
 });
@@ -72,8 +92,24 @@ test('every problem names the entry and the field, and never echoes a key', () =
     [{ keys: [{ name: 'a', sha256: sha256(secret).toUpperCase() }] }, /"sha256" must be 64 lowercase hex digits/],
     [{ keys: [{ name: 'a', key: 'has space' }] }, /"key" must be a non-empty string without spaces/],
     [{ keys: [{ name: 'bad name', key: secret }] }, /keys\[0\]: "name" must be a string of letters/],
-    [{ keys: [{ name: 'a', key: secret }, { name: 'a', key: 'other-key-123' }] }, /keys\[1\]: the name "a" repeats/],
-    [{ keys: [{ name: 'a', key: secret }, { name: 'b', key: secret }] }, /keys\[1\] \("b"\): the same key as an earlier entry/],
+    [
+      {
+        keys: [
+          { name: 'a', key: secret },
+          { name: 'a', key: 'other-key-123' },
+        ],
+      },
+      /keys\[1\]: the name "a" repeats/,
+    ],
+    [
+      {
+        keys: [
+          { name: 'a', key: secret },
+          { name: 'b', key: secret },
+        ],
+      },
+      /keys\[1\] \("b"\): the same key as an earlier entry/,
+    ],
     [{ keys: [] }, /"keys" holds no entry/],
     [{ key: [] }, /must be a JSON object with a "keys" array/],
     [{ keys: [{ name: 'a', key: secret }], extra: 1 }, /unknown top-level field "extra"/],
@@ -92,13 +128,20 @@ test('every problem names the entry and the field, and never echoes a key', () =
 test('keys from MCP_API_KEYS and the file must not share names or keys', () => {
   const env: KeyEntry[] = [{ name: 'ci', key: 'ci-secret', policy: {} }];
   assert.throws(() => mergeKeys(env, parse({ keys: [{ name: 'ci', key: 'other' }] })), /"ci" is also given by MCP_API_KEY or MCP_API_KEYS/);
-  assert.throws(() => mergeKeys(env, parse({ keys: [{ name: 'x', sha256: sha256('ci-secret') }] })), /holds a key also given by MCP_API_KEY/);
+  assert.throws(
+    () => mergeKeys(env, parse({ keys: [{ name: 'x', sha256: sha256('ci-secret') }] })),
+    /holds a key also given by MCP_API_KEY/,
+  );
   assert.is(mergeKeys(env, parse({ keys: [{ name: 'x', key: 'x-secret' }] })).length, 2);
 });
 
 /** A relay whose ring holds `entries`, and a harness per key name. */
 function relayWith(entries: unknown[], env: Record<string, string> = {}, clock = new ManualClock()) {
-  const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-4o-mini', OPENAI_MAX_RETRIES: '0', ...env }, undefined, clock);
+  const relay = testApp(
+    { OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-4o-mini', OPENAI_MAX_RETRIES: '0', ...env },
+    undefined,
+    clock,
+  );
   relay.keys.replace(parse({ keys: entries }));
   const as = async (name: string, version = '2025-11-25') => {
     const h = new Harness(relay.app, undefined, undefined, name);
@@ -109,14 +152,21 @@ function relayWith(entries: unknown[], env: Record<string, string> = {}, clock =
 }
 
 test('models: a key may use only the models its globs allow (checked before anything is sent)', async () => {
-  const { relay, as } = relayWith([{ name: 'alice', key: 'a-secret', models: ['gpt-4o*', '!gpt-4o-audio*'] }, { name: 'bob', key: 'b-secret' }]);
+  const { relay, as } = relayWith([
+    { name: 'alice', key: 'a-secret', models: ['gpt-4o*', '!gpt-4o-audio*'] },
+    { name: 'bob', key: 'b-secret' },
+  ]);
   const alice = await as('alice');
   const refused = resultOf(await alice.callTool({ prompt: 'x', model: 'o3' }));
   assert.is(refused.isError, true);
   assert.match(textOf(refused), /Model "o3" is not allowed for key "alice"\. Its allowed models: gpt-4o\*, !gpt-4o-audio\*\./);
   assert.is(resultOf(await alice.callTool({ prompt: 'x', model: 'gpt-4o-audio-preview' })).isError, true);
   const old = await as('alice', '2025-06-18');
-  assert.is(errorOf(await old.callTool({ prompt: 'x', model: 'o3' })).code, -32602, 'older revisions get the -32602 refusal, as for OPENAI_ALLOWED_MODELS');
+  assert.is(
+    errorOf(await old.callTool({ prompt: 'x', model: 'o3' })).code,
+    -32602,
+    'older revisions get the -32602 refusal, as for OPENAI_ALLOWED_MODELS',
+  );
   assert.is(upstream.requests.length, 0);
   resultOf(await alice.callTool({ prompt: 'x' }));
   resultOf(await (await as('bob')).callTool({ prompt: 'x', model: 'o3' }));
@@ -124,18 +174,30 @@ test('models: a key may use only the models its globs allow (checked before anyt
   await relay.close();
 });
 
-test('max_tokens: the key\'s bound and OPENAI_MAX_TOKENS both hold; the smaller wins', async () => {
-  const { relay, as } = relayWith([{ name: 'alice', key: 'a-secret', max_tokens: 50 }, { name: 'bob', key: 'b-secret', max_tokens: 5000 }], { OPENAI_MAX_TOKENS: '1000' });
+test("max_tokens: the key's bound and OPENAI_MAX_TOKENS both hold; the smaller wins", async () => {
+  const { relay, as } = relayWith(
+    [
+      { name: 'alice', key: 'a-secret', max_tokens: 50 },
+      { name: 'bob', key: 'b-secret', max_tokens: 5000 },
+    ],
+    { OPENAI_MAX_TOKENS: '1000' },
+  );
   await (await as('alice')).callTool({ prompt: 'x', max_tokens: 400 });
   await (await as('alice')).callTool({ prompt: 'x', extra: { max_completion_tokens: 9999 } });
   await (await as('bob')).callTool({ prompt: 'x', max_tokens: 4000 });
-  assert.equal(upstream.requests.map((r) => r.body.max_tokens), [50, 50, 1000]);
+  assert.equal(
+    upstream.requests.map((r) => r.body.max_tokens),
+    [50, 50, 1000],
+  );
   assert.is(upstream.requests[1]!.body.max_completion_tokens, 50);
   await relay.close();
 });
 
 test('requests_per_minute: a sliding window; the refusal names the limit and when it lets calls through again', async () => {
-  const { relay, as, clock } = relayWith([{ name: 'alice', key: 'a-secret', requests_per_minute: 2 }, { name: 'bob', key: 'b-secret' }]);
+  const { relay, as, clock } = relayWith([
+    { name: 'alice', key: 'a-secret', requests_per_minute: 2 },
+    { name: 'bob', key: 'b-secret' },
+  ]);
   const alice = await as('alice');
   resultOf(await alice.callTool({ prompt: '1' }));
   clock.advance(20_000);
@@ -155,11 +217,17 @@ test('tokens_per_day: counts the usage the upstream reports; refused once spent,
   const clock = new ManualClock(Date.UTC(2026, 11, 1, 22, 0, 0));
   const { relay, as } = relayWith([{ name: 'alice', key: 'a-secret', tokens_per_day: 40 }], {}, clock);
   const alice = await as('alice');
-  upstream.next({ type: 'json', usage: { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 } }, { type: 'json', usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } });
+  upstream.next(
+    { type: 'json', usage: { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 } },
+    { type: 'json', usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } },
+  );
   resultOf(await alice.callTool({ prompt: '1' }));
   resultOf(await alice.callTool({ prompt: '2' }));
   const spent = resultOf(await alice.callTool({ prompt: '3' }));
-  assert.is(textOf(spent), 'Daily token budget reached for key "alice": tokens_per_day is 40 and 45 were used today (UTC). It resets at 2026-12-02T00:00:00Z.');
+  assert.is(
+    textOf(spent),
+    'Daily token budget reached for key "alice": tokens_per_day is 40 and 45 were used today (UTC). It resets at 2026-12-02T00:00:00Z.',
+  );
   assert.is(upstream.requests.length, 2);
   clock.advance(2 * 3600_000);
   resultOf(await alice.callTool({ prompt: 'next day' }));
@@ -167,14 +235,17 @@ test('tokens_per_day: counts the usage the upstream reports; refused once spent,
   await relay.close();
 });
 
-test('max_concurrency: calls in flight past it are refused at once; the key\'s other calls run', async () => {
+test("max_concurrency: calls in flight past it are refused at once; the key's other calls run", async () => {
   const { relay, as } = relayWith([{ name: 'alice', key: 'a-secret', max_concurrency: 2 }]);
   const alice = await as('alice');
   upstream.next({ type: 'held' }, { type: 'held' });
   const first = alice.callTool({ prompt: '1' });
   const second = alice.callTool({ prompt: '2' });
   const third = resultOf(await alice.callTool({ prompt: '3' }));
-  assert.is(textOf(third), 'This key already has 2 calls in flight, its limit (max_concurrency in MCP_KEYS_FILE). Wait for one to finish, then try again.');
+  assert.is(
+    textOf(third),
+    'This key already has 2 calls in flight, its limit (max_concurrency in MCP_KEYS_FILE). Wait for one to finish, then try again.',
+  );
   await upstream.waitForRequests(2);
   upstream.release(2);
   resultOf(await first);
@@ -182,8 +253,14 @@ test('max_concurrency: calls in flight past it are refused at once; the key\'s o
   await relay.close();
 });
 
-test('weight: a key with weight 3 gets three slots to another\'s one while both wait', async () => {
-  const { relay, as } = relayWith([{ name: 'heavy', key: 'h-secret', weight: 3 }, { name: 'light', key: 'l-secret' }], { MCP_MAX_CONCURRENCY: '1', MCP_MAX_CALLS_PER_KEY: '100' });
+test("weight: a key with weight 3 gets three slots to another's one while both wait", async () => {
+  const { relay, as } = relayWith(
+    [
+      { name: 'heavy', key: 'h-secret', weight: 3 },
+      { name: 'light', key: 'l-secret' },
+    ],
+    { MCP_MAX_CONCURRENCY: '1', MCP_MAX_CALLS_PER_KEY: '100' },
+  );
   const heavy = await as('heavy');
   const light = await as('light');
   upstream.fallback = () => ({ type: 'held' });
@@ -224,7 +301,12 @@ async function startServer(file: string, env: Record<string, string> = {}): Prom
   return { child, url: `http://127.0.0.1:${port}`, stderr: () => stderr };
 }
 
-const headers = (key: string, extra: Record<string, string> = {}) => ({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`, ...extra });
+const headers = (key: string, extra: Record<string, string> = {}) => ({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  authorization: `Bearer ${key}`,
+  ...extra,
+});
 
 async function waitFor(read: () => string, pattern: RegExp): Promise<void> {
   for (let i = 0; i < 250 && !pattern.test(read()); i++) await delay(20);
@@ -233,19 +315,43 @@ async function waitFor(read: () => string, pattern: RegExp): Promise<void> {
 
 test('SIGHUP re-reads the file without dropping sessions; an invalid file leaves the old keys in force', async () => {
   const file = join(dir, 'reload.json');
-  writeFileSync(file, JSON.stringify({ keys: [{ name: 'alice', key: 'alice-secret-1' }, { name: 'bob', sha256: sha256('bob-secret-1') }] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      keys: [
+        { name: 'alice', key: 'alice-secret-1' },
+        { name: 'bob', sha256: sha256('bob-secret-1') },
+      ],
+    }),
+  );
   const server = await startServer(file);
   const init = await raw(server.url, { headers: headers('alice-secret-1'), body: initializeBody() });
   assert.is(init.status, 200);
   const session = init.headers['mcp-session-id'] as string;
-  assert.is((await raw(server.url, { headers: headers('bob-secret-1'), body: initializeBody() })).status, 200, 'a digest entry authenticates its key');
+  assert.is(
+    (await raw(server.url, { headers: headers('bob-secret-1'), body: initializeBody() })).status,
+    200,
+    'a digest entry authenticates its key',
+  );
 
-  writeFileSync(file, JSON.stringify({ keys: [{ name: 'alice', key: 'alice-secret-1' }, { name: 'carol', key: 'carol-secret-1', requests_per_minute: 1 }] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      keys: [
+        { name: 'alice', key: 'alice-secret-1' },
+        { name: 'carol', key: 'carol-secret-1', requests_per_minute: 1 },
+      ],
+    }),
+  );
   server.child.kill('SIGHUP');
   await waitFor(server.stderr, /keys file reloaded/);
   assert.is((await raw(server.url, { headers: headers('bob-secret-1'), body: initializeBody() })).status, 401, 'a removed key is refused');
   assert.is((await raw(server.url, { headers: headers('carol-secret-1'), body: initializeBody() })).status, 200, 'an added key works');
-  assert.is((await raw(server.url, { headers: headers('alice-secret-1', { 'mcp-session-id': session }), body: rpc('ping') })).status, 200, 'alice\'s session survived the reload');
+  assert.is(
+    (await raw(server.url, { headers: headers('alice-secret-1', { 'mcp-session-id': session }), body: rpc('ping') })).status,
+    200,
+    "alice's session survived the reload",
+  );
 
   writeFileSync(file, '{"keys": [{"name": "alice", "key": "alice-secret-1", "weight": 0}]}');
   server.child.kill('SIGHUP');
@@ -259,7 +365,9 @@ test('SIGHUP re-reads the file without dropping sessions; an invalid file leaves
 test('a bad file at start stops the server with exit 1 and a message naming the entry and field', async () => {
   const file = join(dir, 'bad.json');
   writeFileSync(file, JSON.stringify({ keys: [{ name: 'alice', key: 'alice-secret-2', requests_per_minute: 'ten' }] }));
-  const child = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MCP_UPSTREAM: 'echo', MCP_KEYS_FILE: file } });
+  const child = spawn(process.execPath, [BIN], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MCP_UPSTREAM: 'echo', MCP_KEYS_FILE: file },
+  });
   children.push(child);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -267,7 +375,9 @@ test('a bad file at start stops the server with exit 1 and a message naming the 
   assert.is(code, 1);
   assert.match(stderr, /MCP_KEYS_FILE \(.*bad\.json\): keys\[0\] \("alice"\): "requests_per_minute" must be an integer/);
   assert.not.match(stderr, /alice-secret-2/);
-  const missing = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', MCP_UPSTREAM: 'echo', MCP_KEYS_FILE: join(dir, 'nope.json') } });
+  const missing = spawn(process.execPath, [BIN], {
+    env: { PATH: process.env.PATH ?? '', MCP_UPSTREAM: 'echo', MCP_KEYS_FILE: join(dir, 'nope.json') },
+  });
   children.push(missing);
   let said = '';
   missing.stderr.on('data', (d: Buffer) => (said += d.toString()));
@@ -277,12 +387,23 @@ test('a bad file at start stops the server with exit 1 and a message naming the 
 
 test('/metrics carries calls and tokens by key name', async () => {
   const file = join(dir, 'metrics.json');
-  writeFileSync(file, JSON.stringify({ keys: [{ name: 'alice', key: 'alice-secret-3' }, { name: 'bob', key: 'bob-secret-3' }] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      keys: [
+        { name: 'alice', key: 'alice-secret-3' },
+        { name: 'bob', key: 'bob-secret-3' },
+      ],
+    }),
+  );
   const server = await startServer(file);
   for (const key of ['alice-secret-3', 'alice-secret-3', 'bob-secret-3']) {
     const init = await raw(server.url, { headers: headers(key), body: initializeBody() });
     const session = init.headers['mcp-session-id'] as string;
-    await raw(server.url, { headers: headers(key, { 'mcp-session-id': session }), body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'count me please' } }) });
+    await raw(server.url, {
+      headers: headers(key, { 'mcp-session-id': session }),
+      body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'count me please' } }),
+    });
   }
   const metrics = (await raw(server.url, { method: 'GET', path: '/metrics', headers: headers('bob-secret-3') })).text;
   assert.match(metrics, /^mcp_key_tool_calls_total\{key="alice",outcome="ok"\} 2$/m);

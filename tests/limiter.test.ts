@@ -35,7 +35,7 @@ function recorder(limiter: Limiter) {
   return { granted, refused, start, finishOne };
 }
 
-test('a quiet key waiting behind a flood is served within one round: after the flood\'s current turn', async () => {
+test("a quiet key waiting behind a flood is served within one round: after the flood's current turn", async () => {
   const limiter = new Limiter(2, 100);
   const r = recorder(limiter);
   for (let i = 0; i < 20; i++) r.start('flood', `f${i}`);

@@ -46,7 +46,10 @@ test('OPENAI_MAX_TOKENS bounds max_tokens, also when the call sets none, and in 
   resultOf(await h.callTool({ prompt: 'x', model: 'o3-mini' }));
   resultOf(await h.callTool({ prompt: 'x', extra: { max_completion_tokens: 9999 } }));
   const bodies = upstream.requests.map((r) => r.body);
-  assert.equal(bodies.map((b) => b.max_tokens), [100, 100, 20, undefined, 100]);
+  assert.equal(
+    bodies.map((b) => b.max_tokens),
+    [100, 100, 20, undefined, 100],
+  );
   assert.is(bodies[3]!.max_completion_tokens, 100);
   assert.is(bodies[4]!.max_completion_tokens, 100);
 });
@@ -69,7 +72,11 @@ test('MCP_MAX_CONCURRENCY and MCP_MAX_QUEUE: extra calls wait; a full queue answ
   const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '2', MCP_MAX_QUEUE: '1' });
   const h = new Harness(relay.app);
   await h.initialize('2025-03-26');
-  upstream.next({ type: 'json', content: 'one', delayMs: 300 }, { type: 'json', content: 'two', delayMs: 300 }, { type: 'json', content: 'three' });
+  upstream.next(
+    { type: 'json', content: 'one', delayMs: 300 },
+    { type: 'json', content: 'two', delayMs: 300 },
+    { type: 'json', content: 'three' },
+  );
   const calls = ['a', 'b', 'c'].map((id) => h.callTool({ prompt: id }, undefined, id));
   await upstream.waitForRequests(2);
   await delay(50);
@@ -80,7 +87,10 @@ test('MCP_MAX_CONCURRENCY and MCP_MAX_QUEUE: extra calls wait; a full queue answ
   assert.is(busy.isError, true, 'busy is a tool result even under 2025-03-26');
   assert.match(textOf(busy), /The server is busy: 2 calls are running and 1 are waiting \(MCP_MAX_CONCURRENCY, MCP_MAX_QUEUE\)/);
   const results = await Promise.all(calls);
-  assert.equal(results.map((r) => JSON.parse(textOf(resultOf(r))).text), ['one', 'two', 'three']);
+  assert.equal(
+    results.map((r) => JSON.parse(textOf(resultOf(r))).text),
+    ['one', 'two', 'three'],
+  );
   assert.is(upstream.requests.length, 3);
   await relay.close();
 });

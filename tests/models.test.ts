@@ -24,10 +24,38 @@ async function session(env: Record<string, string> = {}): Promise<Harness> {
 
 test('the default pattern: o1, o3, o4 and gpt-5 families are reasoning models; chat variants are not', () => {
   const isReasoning = modelMatcher(DEFAULT_REASONING_MODELS.split(','));
-  for (const model of ['o1', 'o1-mini', 'o1-preview', 'o1-2024-12-17', 'o3', 'o3-mini', 'o3-pro', 'o4-mini', 'gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-5-pro', 'gpt-5.1', 'gpt-5-codex', 'openai/o3-mini', 'O3-MINI']) {
+  for (const model of [
+    'o1',
+    'o1-mini',
+    'o1-preview',
+    'o1-2024-12-17',
+    'o3',
+    'o3-mini',
+    'o3-pro',
+    'o4-mini',
+    'gpt-5',
+    'gpt-5-mini',
+    'gpt-5-nano',
+    'gpt-5-pro',
+    'gpt-5.1',
+    'gpt-5-codex',
+    'openai/o3-mini',
+    'O3-MINI',
+  ]) {
     assert.ok(isReasoning(model), model);
   }
-  for (const model of ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-5-chat', 'gpt-5-chat-latest', 'gpt-5.1-chat-latest', 'llama3', 'openai/gpt-4o', 'chatgpt-4o-latest', 'oa1']) {
+  for (const model of [
+    'gpt-4o',
+    'gpt-4o-mini',
+    'gpt-4.1',
+    'gpt-5-chat',
+    'gpt-5-chat-latest',
+    'gpt-5.1-chat-latest',
+    'llama3',
+    'openai/gpt-4o',
+    'chatgpt-4o-latest',
+    'oa1',
+  ]) {
     assert.not.ok(isReasoning(model), model);
   }
 });

@@ -47,7 +47,11 @@ test.after(async () => {
 });
 
 const V = '2026-07-28';
-const meta = (extra: Record<string, unknown> = {}) => ({ 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': {}, ...extra });
+const meta = (extra: Record<string, unknown> = {}) => ({
+  'io.modelcontextprotocol/protocolVersion': V,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  ...extra,
+});
 const modernHeaders = (method: string, name?: string): Record<string, string> => ({
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
@@ -62,7 +66,12 @@ test(`golden exchanges over HTTP (${fixtures.length} fixtures): request bytes in
   for (const fixture of fixtures) {
     const res = await raw(echo.url, {
       method: fixture.request.method ?? 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}`, ...fixture.request.headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${KEY}`,
+        ...fixture.request.headers,
+      },
       ...(fixture.request.method ? {} : { body: fixture.request.body }),
     });
     assert.is(res.status, fixture.http.status, fixture.name);
@@ -87,12 +96,22 @@ test('golden exchanges over stdio: the same bytes as over HTTP, on one process',
   p.kill();
 });
 
-test('log messages only when _meta asks for them, at or above the level, on the request\'s own stream', async () => {
-  for (const [level, expected] of [[undefined, 0], ['error', 1], ['critical', 0], ['debug', 1]] as const) {
+test("log messages only when _meta asks for them, at or above the level, on the request's own stream", async () => {
+  for (const [level, expected] of [
+    [undefined, 0],
+    ['error', 1],
+    ['critical', 0],
+    ['debug', 1],
+  ] as const) {
     upstream.next({ type: 'error', status: 401, message: 'bad key' });
     const stream = new SseClient(relay.url, {
       headers: modernHeaders('tools/call', 'generate'),
-      body: { jsonrpc: '2.0', id: 'log', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta(level ? { 'io.modelcontextprotocol/logLevel': level } : {}) } },
+      body: {
+        jsonrpc: '2.0',
+        id: 'log',
+        method: 'tools/call',
+        params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta(level ? { 'io.modelcontextprotocol/logLevel': level } : {}) },
+      },
     });
     await stream.waitForEnd();
     // With a log message the answer is an event stream (the message precedes the result);
@@ -103,17 +122,31 @@ test('log messages only when _meta asks for them, at or above the level, on the 
   }
 });
 
-test('progress goes out on the request\'s response stream, and the result is the modern one', async () => {
+test("progress goes out on the request's response stream, and the result is the modern one", async () => {
   upstream.next({ type: 'stream', pieces: ['mod', 'ern'], intervalMs: 60 });
   const stream = new SseClient(relay.url, {
     headers: modernHeaders('tools/call', 'generate'),
-    body: { jsonrpc: '2.0', id: 'p', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta({ progressToken: 'tok' }) } },
+    body: {
+      jsonrpc: '2.0',
+      id: 'p',
+      method: 'tools/call',
+      params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta({ progressToken: 'tok' }) },
+    },
   });
   await stream.waitForEnd();
   assert.match(String(stream.response!.headers['content-type']), /^text\/event-stream/);
-  assert.ok(stream.events.every((e) => e.id === undefined), 'no event ids: 2026-07-28 streams are not resumable');
+  assert.ok(
+    stream.events.every((e) => e.id === undefined),
+    'no event ids: 2026-07-28 streams are not resumable',
+  );
   const messages = stream.messages();
-  assert.is(messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.message).join(''), 'modern');
+  assert.is(
+    messages
+      .filter((m) => m.method === 'notifications/progress')
+      .map((m) => m.params.message)
+      .join(''),
+    'modern',
+  );
   const result = messages.at(-1).result;
   assert.is(result.resultType, 'complete');
   assert.is(result.structuredContent.text, 'modern');
@@ -143,10 +176,16 @@ test('over stdio, notifications/cancelled cancels a modern request; no reply fol
 });
 
 test('modern requests ignore Mcp-Session-Id; a notification POST gets 202', async () => {
-  const res = await raw(echo.url, { headers: { ...modernHeaders('tools/list'), 'mcp-session-id': 'whatever' }, body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta() } } });
+  const res = await raw(echo.url, {
+    headers: { ...modernHeaders('tools/list'), 'mcp-session-id': 'whatever' },
+    body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta() } },
+  });
   assert.is(res.status, 200);
   assert.is(res.headers['mcp-session-id'], undefined);
-  const note = await raw(echo.url, { headers: modernHeaders('notifications/cancelled'), body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } } });
+  const note = await raw(echo.url, {
+    headers: modernHeaders('notifications/cancelled'),
+    body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } },
+  });
   assert.is(note.status, 202);
   assert.is(note.text, '');
 });
@@ -155,7 +194,12 @@ test('subscriptions/listen over HTTP: acknowledged first, held open, ended grace
   const server = await startHttp({ MCP_UPSTREAM: 'echo' });
   const stream = new SseClient(server.url, {
     headers: modernHeaders('subscriptions/listen'),
-    body: { jsonrpc: '2.0', id: 'listen-1', method: 'subscriptions/listen', params: { notifications: { toolsListChanged: true, resourceSubscriptions: ['file:///x'] }, _meta: meta() } },
+    body: {
+      jsonrpc: '2.0',
+      id: 'listen-1',
+      method: 'subscriptions/listen',
+      params: { notifications: { toolsListChanged: true, resourceSubscriptions: ['file:///x'] }, _meta: meta() },
+    },
   });
   await stream.waitFor((events) => events.length >= 1);
   const [ack] = stream.messages();
@@ -177,29 +221,58 @@ test('subscriptions/listen over HTTP: acknowledged first, held open, ended grace
 });
 
 test('subscriptions/listen: closing the stream ends it; a malformed filter is -32602', async () => {
-  const bad = await raw(echo.url, { headers: modernHeaders('subscriptions/listen'), body: { jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: 'yes' }, _meta: meta() } } });
+  const bad = await raw(echo.url, {
+    headers: modernHeaders('subscriptions/listen'),
+    body: { jsonrpc: '2.0', id: 1, method: 'subscriptions/listen', params: { notifications: { toolsListChanged: 'yes' }, _meta: meta() } },
+  });
   assert.is(bad.json().error.code, -32602);
-  const missing = await raw(echo.url, { headers: modernHeaders('subscriptions/listen'), body: { jsonrpc: '2.0', id: 2, method: 'subscriptions/listen', params: { _meta: meta() } } });
+  const missing = await raw(echo.url, {
+    headers: modernHeaders('subscriptions/listen'),
+    body: { jsonrpc: '2.0', id: 2, method: 'subscriptions/listen', params: { _meta: meta() } },
+  });
   assert.is(missing.json().error.code, -32602);
-  const stream = new SseClient(echo.url, { headers: modernHeaders('subscriptions/listen'), body: { jsonrpc: '2.0', id: 3, method: 'subscriptions/listen', params: { notifications: {}, _meta: meta() } } });
+  const stream = new SseClient(echo.url, {
+    headers: modernHeaders('subscriptions/listen'),
+    body: { jsonrpc: '2.0', id: 3, method: 'subscriptions/listen', params: { notifications: {}, _meta: meta() } },
+  });
   await stream.waitFor((events) => events.length >= 1);
   stream.close();
   await delay(100);
   // The server is still serving, with nothing left running for the closed subscription.
-  assert.is((await raw(echo.url, { headers: modernHeaders('server/discover'), body: { jsonrpc: '2.0', id: 4, method: 'server/discover', params: { _meta: meta() } } })).status, 200);
+  assert.is(
+    (
+      await raw(echo.url, {
+        headers: modernHeaders('server/discover'),
+        body: { jsonrpc: '2.0', id: 4, method: 'server/discover', params: { _meta: meta() } },
+      })
+    ).status,
+    200,
+  );
 });
 
 test('subscriptions/listen over stdio: acknowledged; notifications/cancelled ends it with no reply; SIGTERM ends the rest gracefully', async () => {
   const p = new StdioProcess(['--upstream', 'echo', '--log-level', 'silent'], {});
   processes.push(p);
   p.send({ jsonrpc: '2.0', id: 'a', method: 'subscriptions/listen', params: { notifications: {}, _meta: meta() } });
-  p.send({ jsonrpc: '2.0', id: 'b', method: 'subscriptions/listen', params: { notifications: { promptsListChanged: true }, _meta: meta() } });
-  await p.waitFor((m) => m.method === 'notifications/subscriptions/acknowledged' && (m.params!._meta as Record<string, unknown>)['io.modelcontextprotocol/subscriptionId'] === 'b');
+  p.send({
+    jsonrpc: '2.0',
+    id: 'b',
+    method: 'subscriptions/listen',
+    params: { notifications: { promptsListChanged: true }, _meta: meta() },
+  });
+  await p.waitFor(
+    (m) =>
+      m.method === 'notifications/subscriptions/acknowledged' &&
+      (m.params!._meta as Record<string, unknown>)['io.modelcontextprotocol/subscriptionId'] === 'b',
+  );
   p.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'a' } });
   await delay(100);
   p.child.kill('SIGTERM');
   assert.is((await p.exited).code, 0);
-  assert.not.ok(p.messages.some((m) => m.id === 'a'), 'a cancelled subscription gets no reply');
+  assert.not.ok(
+    p.messages.some((m) => m.id === 'a'),
+    'a cancelled subscription gets no reply',
+  );
   const b = p.messages.find((m) => m.id === 'b');
   assert.is((b!.result!._meta as Record<string, unknown>)['io.modelcontextprotocol/subscriptionId'], 'b');
   assert.ok(p.messages.some((m) => m.method === 'notifications/cancelled' && m.params!.requestId === 'b'));
@@ -207,42 +280,77 @@ test('subscriptions/listen over stdio: acknowledged; notifications/cancelled end
 });
 
 test('refusals keep their status for SSE-only clients; header values must be visible ASCII', async () => {
-  const sseOnly = await raw(echo.url, { headers: { ...modernHeaders('tools/call', 'generate'), accept: 'text/event-stream' }, body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta() } } });
+  const sseOnly = await raw(echo.url, {
+    headers: { ...modernHeaders('tools/call', 'generate'), accept: 'text/event-stream' },
+    body: { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: meta() } },
+  });
   assert.is(sseOnly.status, 400);
   assert.is(sseOnly.json().error.code, -32020);
-  const unknown = await raw(echo.url, { headers: { ...modernHeaders('prompts/list'), accept: 'text/event-stream' }, body: { jsonrpc: '2.0', id: 2, method: 'prompts/list', params: { _meta: meta() } } });
+  const unknown = await raw(echo.url, {
+    headers: { ...modernHeaders('prompts/list'), accept: 'text/event-stream' },
+    body: { jsonrpc: '2.0', id: 2, method: 'prompts/list', params: { _meta: meta() } },
+  });
   assert.is(unknown.status, 404);
-  const latin1 = await raw(echo.url, { headers: modernHeaders('tools/call', 'g\u00e9n'), body: { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'g\u00e9n', arguments: {}, _meta: meta() } } });
+  const latin1 = await raw(echo.url, {
+    headers: modernHeaders('tools/call', 'g\u00e9n'),
+    body: { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'g\u00e9n', arguments: {}, _meta: meta() } },
+  });
   assert.is(latin1.status, 400);
   assert.match(latin1.json().error.message, /not visible ASCII/);
-  const bare = await raw(echo.url, { headers: modernHeaders('tools/call', '=?base64?='), body: { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: '', arguments: {}, _meta: meta() } } });
+  const bare = await raw(echo.url, {
+    headers: modernHeaders('tools/call', '=?base64?='),
+    body: { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: '', arguments: {}, _meta: meta() } },
+  });
   assert.is(bare.status, 400, 'a bare sentinel is not an encoded empty name');
 });
 
 test('GET and DELETE inside an initialize-era session still work when the header names 2026-07-28', async () => {
   const init = await raw(echo.url, {
     headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}` },
-    body: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } },
+    body: {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    },
   });
   const session = init.headers['mcp-session-id'] as string;
-  const stream = new SseClient(echo.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${KEY}`, 'mcp-session-id': session, 'mcp-protocol-version': V } });
+  const stream = new SseClient(echo.url, {
+    method: 'GET',
+    headers: { accept: 'text/event-stream', authorization: `Bearer ${KEY}`, 'mcp-session-id': session, 'mcp-protocol-version': V },
+  });
   assert.is((await stream.ready).statusCode, 200);
-  const del = await raw(echo.url, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}`, 'mcp-session-id': session, 'mcp-protocol-version': V } });
+  const del = await raw(echo.url, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${KEY}`, 'mcp-session-id': session, 'mcp-protocol-version': V },
+  });
   assert.is(del.status, 204);
   await stream.waitForEnd();
 });
 
 test('interleaved on one HTTP server: the official SDK client (initialize era), the v2 client pinned to 2026-07-28, and raw modern requests', async () => {
   const legacy = new LegacyClient({ name: 'sdk-v1', version: '1.0.0' });
-  await legacy.connect(new LegacyHttpTransport(new URL(`${echo.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEY}` } } }));
+  await legacy.connect(
+    new LegacyHttpTransport(new URL(`${echo.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEY}` } } }),
+  );
   const modern = new ModernClient({ name: 'sdk-v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: V } } });
-  await modern.connect(new StreamableHTTPClientTransport(new URL(`${echo.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEY}` } } }));
+  await modern.connect(
+    new StreamableHTTPClientTransport(new URL(`${echo.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${KEY}` } } }),
+  );
   assert.is(modern.getProtocolEra(), 'modern');
   for (let round = 0; round < 3; round++) {
     const [a, b, c] = await Promise.all([
       legacy.callTool({ name: 'generate', arguments: { prompt: `legacy ${round}` } }),
       modern.callTool({ name: 'generate', arguments: { prompt: `modern ${round}` } }),
-      raw(echo.url, { headers: modernHeaders('tools/call', 'generate'), body: { jsonrpc: '2.0', id: round, method: 'tools/call', params: { name: 'generate', arguments: { prompt: `raw ${round}` }, _meta: meta() } } }),
+      raw(echo.url, {
+        headers: modernHeaders('tools/call', 'generate'),
+        body: {
+          jsonrpc: '2.0',
+          id: round,
+          method: 'tools/call',
+          params: { name: 'generate', arguments: { prompt: `raw ${round}` }, _meta: meta() },
+        },
+      }),
     ]);
     assert.is((a.structuredContent as { text: string }).text, `legacy ${round}`);
     assert.not.ok('resultType' in a, 'an initialize-era result has no resultType');
@@ -285,11 +393,20 @@ test('interleaved on one stdio process: initialize-era and modern requests, each
 
 test('the v2 client pinned to 2026-07-28 over stdio', async () => {
   const client = new ModernClient({ name: 'sdk-v2', version: '1.0.0' }, { versionNegotiation: { mode: { pin: V } } });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, '--transport', 'stdio', '--upstream', 'echo', '--log-level', 'silent'], env: { PATH: process.env.PATH ?? '' } }));
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, '--transport', 'stdio', '--upstream', 'echo', '--log-level', 'silent'],
+      env: { PATH: process.env.PATH ?? '' },
+    }),
+  );
   try {
     assert.is(client.getProtocolEra(), 'modern');
     const { tools } = await client.listTools();
-    assert.equal(tools.map((t) => t.name), ['generate']);
+    assert.equal(
+      tools.map((t) => t.name),
+      ['generate'],
+    );
     const result = await client.callTool({ name: 'generate', arguments: { prompt: 'via stdio' } });
     assert.is((result.structuredContent as { text: string }).text, 'via stdio');
   } finally {

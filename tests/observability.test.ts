@@ -39,13 +39,36 @@ const requestLines = () => lines.map((l) => JSON.parse(l) as Record<string, unkn
 test('one JSON line per request on stderr: method, tool, status, duration, upstream status, key name', async () => {
   const session = await openSession(server.url);
   upstream.next({ type: 'json', content: 'ok' });
-  await raw(server.url, { headers: headers(session), body: rpc('tools/call', { name: 'generate', arguments: { prompt: SECRET_PROMPT } }, 7) });
+  await raw(server.url, {
+    headers: headers(session),
+    body: rpc('tools/call', { name: 'generate', arguments: { prompt: SECRET_PROMPT } }, 7),
+  });
   await raw(server.url, { headers: headers(session), body: rpc('no/such/method', {}, 8) });
   const logged = requestLines();
   const call = logged.find((l) => l.id === 7)!;
   assert.equal(
-    { method: call.method, tool: call.tool, status: call.status, outcome: call.outcome, upstream_status: call.upstream_status, key: call.key, transport: call.transport, attempts: call.attempts, level: call.level },
-    { method: 'tools/call', tool: 'generate', status: 'ok', outcome: 'ok', upstream_status: 200, key: 'alice', transport: 'streamable-http', attempts: 1, level: 'info' },
+    {
+      method: call.method,
+      tool: call.tool,
+      status: call.status,
+      outcome: call.outcome,
+      upstream_status: call.upstream_status,
+      key: call.key,
+      transport: call.transport,
+      attempts: call.attempts,
+      level: call.level,
+    },
+    {
+      method: 'tools/call',
+      tool: 'generate',
+      status: 'ok',
+      outcome: 'ok',
+      upstream_status: 200,
+      key: 'alice',
+      transport: 'streamable-http',
+      attempts: 1,
+      level: 'info',
+    },
   );
   assert.type(call.duration_ms, 'number');
   assert.type(call.time, 'string');
@@ -69,7 +92,10 @@ test('the prompt is logged only at debug; text format for people', async () => {
   await t.initialize();
   await t.callTool({ prompt: 'x' });
   const line = textLines.find((l) => l.includes('method=tools/call'))!;
-  assert.match(line, /^\d{4}-\d{2}-\d{2}T\S+ INFO  request transport=unknown method=tools\/call id=\d+ tool=generate status=ok outcome=ok duration_ms=[\d.]+/);
+  assert.match(
+    line,
+    /^\d{4}-\d{2}-\d{2}T\S+ INFO  request transport=unknown method=tools\/call id=\d+ tool=generate status=ok outcome=ok duration_ms=[\d.]+/,
+  );
 });
 
 test('client-chosen values cannot inject terminal escapes into text logs, and long ids are cut', async () => {
@@ -86,7 +112,10 @@ test('client-chosen values cannot inject terminal escapes into text logs, and lo
 
 test('a failed upstream call logs its status and attempts', async () => {
   const session = await openSession(server.url);
-  upstream.next({ type: 'error', status: 503, headers: { 'retry-after-ms': '10' } }, { type: 'error', status: 503, headers: { 'retry-after-ms': '10' } });
+  upstream.next(
+    { type: 'error', status: 503, headers: { 'retry-after-ms': '10' } },
+    { type: 'error', status: 503, headers: { 'retry-after-ms': '10' } },
+  );
   await raw(server.url, { headers: headers(session), body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'x' } }, 9) });
   const call = requestLines().find((l) => l.id === 9)!;
   assert.equal([call.status, call.outcome, call.upstream_status, call.attempts], ['ok', 'upstream_error', 503, 2]);
@@ -99,7 +128,14 @@ test('/metrics needs a key', async () => {
 
 test('/metrics: requests, tool calls, upstream latency, retries, tokens, sessions, streams, queue depth', async () => {
   const session = await openSession(server.url);
-  upstream.next({ type: 'error', status: 500, headers: { 'retry-after-ms': '10' } }, { type: 'json', content: 'ok', usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, completion_tokens_details: { reasoning_tokens: 3 } } });
+  upstream.next(
+    { type: 'error', status: 500, headers: { 'retry-after-ms': '10' } },
+    {
+      type: 'json',
+      content: 'ok',
+      usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18, completion_tokens_details: { reasoning_tokens: 3 } },
+    },
+  );
   await raw(server.url, { headers: headers(session), body: rpc('tools/call', { name: 'generate', arguments: { prompt: 'x' } }, 10) });
   await raw(server.url, { headers: headers(session), body: rpc('tools/call', { name: 'generate', arguments: {} }, 11) });
   await raw(server.url, { headers: headers(session), body: rpc('made-up/method', {}, 12) });

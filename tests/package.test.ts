@@ -17,7 +17,8 @@ test.after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const npm = (args: string[], cwd: string) => spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+const npm = (args: string[], cwd: string) =>
+  spawnSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
 
 test('the package has no runtime dependencies: everything it runs is inside the one bundled file', () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
@@ -38,16 +39,32 @@ test('installed from the tarball in an empty folder with no network, `npx openai
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
   const app = join(dir, 'app');
   spawnSync('mkdir', ['-p', app]);
-  const installed = npm(['install', '--offline', '--no-audit', '--no-fund', '--no-save', '--registry', 'http://127.0.0.1:9/', join(dir, tarball)], app);
+  const installed = npm(
+    ['install', '--offline', '--no-audit', '--no-fund', '--no-save', '--registry', 'http://127.0.0.1:9/', join(dir, tarball)],
+    app,
+  );
   assert.is(installed.status, 0, installed.stderr);
-  assert.equal(readdirSync(join(app, 'node_modules')).filter((name) => !name.startsWith('.')), ['openai-mcp-relay'], 'nothing else was installed');
+  assert.equal(
+    readdirSync(join(app, 'node_modules')).filter((name) => !name.startsWith('.')),
+    ['openai-mcp-relay'],
+    'nothing else was installed',
+  );
   // No proxy and no registry reachable: npx must run what is installed.
-  const offline = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', npm_config_registry: 'http://127.0.0.1:9/', npm_config_offline: 'true' };
+  const offline = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    npm_config_registry: 'http://127.0.0.1:9/',
+    npm_config_offline: 'true',
+  };
   const child = spawn('npx', ['--offline', 'openai-mcp-relay', '--transport', 'stdio', '--upstream', 'echo'], { cwd: app, env: offline });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'npx', version: '1' } } })}\n`);
-  child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'from the tarball' } } })}\n`);
+  child.stdin.write(
+    `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'npx', version: '1' } } })}\n`,
+  );
+  child.stdin.write(
+    `${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'from the tarball' } } })}\n`,
+  );
   const deadline = Date.now() + 15_000;
   while (!stdout.includes('"id":2') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   child.stdin.end();

@@ -27,7 +27,9 @@ async function session(version = '2025-11-25'): Promise<Harness> {
 }
 
 const progressOf = (notes: JsonRpcNotification[]) =>
-  notes.filter((n) => n.method === 'notifications/progress').map((n) => n.params as { progressToken: unknown; progress: number; message?: string });
+  notes
+    .filter((n) => n.method === 'notifications/progress')
+    .map((n) => n.params as { progressToken: unknown; progress: number; message?: string });
 
 const withoutRequestId = (value: unknown) => {
   const { request_id: _id, ...rest } = value as Record<string, unknown>;
@@ -81,7 +83,12 @@ test('reasoning tokens in the usage pass through, streamed or not', async () => 
   upstream.next({ type: 'json', content: 'ok', usage });
   const plain = resultOf(await h.callTool({ prompt: 'x' }));
   for (const result of [streamed, plain]) {
-    assert.equal((result.structuredContent as { usage: object }).usage, { prompt_tokens: 5, completion_tokens: 90, total_tokens: 95, reasoning_tokens: 64 });
+    assert.equal((result.structuredContent as { usage: object }).usage, {
+      prompt_tokens: 5,
+      completion_tokens: 90,
+      total_tokens: 95,
+      reasoning_tokens: 64,
+    });
   }
 });
 
@@ -153,7 +160,12 @@ test('the echo upstream streams word by word', async () => {
   const h = new Harness(echo.app);
   await h.initialize();
   const result = resultOf(await h.callTool({ prompt: 'one two three' }, { progressToken: 'echo' }));
-  assert.is(progressOf(h.notifications).map((p) => p.message).join(''), 'one two three');
+  assert.is(
+    progressOf(h.notifications)
+      .map((p) => p.message)
+      .join(''),
+    'one two three',
+  );
   assert.is((result.structuredContent as { text: string }).text, 'one two three');
 });
 

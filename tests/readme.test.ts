@@ -76,7 +76,11 @@ test('every HTTP entry names /mcp on port 8000 and sends a key in a header the s
     const key = value!.replace(/^Bearer\s+/i, '');
     const server = await startHttp({ MCP_UPSTREAM: 'echo' }, { apiKeys: [{ name: 'readme', key }] });
     try {
-      const res = await raw(server.url, { path: url.pathname, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', [header!]: value! }, body: initializeBody() });
+      const res = await raw(server.url, {
+        path: url.pathname,
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', [header!]: value! },
+        body: initializeBody(),
+      });
       assert.is(res.status, 200, `${name}: ${res.text}`);
     } finally {
       await server.close();
@@ -85,7 +89,10 @@ test('every HTTP entry names /mcp on port 8000 and sends a key in a header the s
 });
 
 test('the Inspector command starts the server with valid flags', () => {
-  const line = blocks('sh').join('\n').split('\n').find((l) => l.includes('@modelcontextprotocol/inspector'));
+  const line = blocks('sh')
+    .join('\n')
+    .split('\n')
+    .find((l) => l.includes('@modelcontextprotocol/inspector'));
   assert.ok(line, 'an Inspector command');
   const args = line!.split(/\s+/);
   const at = args.indexOf('openai-mcp-relay');
@@ -96,7 +103,9 @@ test('the Inspector command starts the server with valid flags', () => {
 test('the quick start: npm start -- --transport stdio --upstream echo answers initialize', async () => {
   const quick = blocks('sh')[0]!.split('\n')[0]!;
   assert.is(quick, 'npm ci && npm start -- --transport stdio --upstream echo');
-  const stdout = await initializeVia('npm', ['start', '--', '--transport', 'stdio', '--upstream', 'echo'], { HOME: process.env.HOME ?? '' });
+  const stdout = await initializeVia('npm', ['start', '--', '--transport', 'stdio', '--upstream', 'echo'], {
+    HOME: process.env.HOME ?? '',
+  });
   assert.match(stdout, /"id":"init","result"/);
 });
 

@@ -14,7 +14,10 @@ const logs: string[] = [];
 
 test.before(async () => {
   upstream = await startFakeUpstream();
-  relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MAX_RETRIES: '2', OPENAI_TIMEOUT_MS: '10000' }, createLogger({ write: (line) => void logs.push(line) }));
+  relay = testApp(
+    { OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MAX_RETRIES: '2', OPENAI_TIMEOUT_MS: '10000' },
+    createLogger({ write: (line) => void logs.push(line) }),
+  );
 });
 test.before.each(() => {
   upstream.reset();
@@ -35,7 +38,10 @@ const gaps = () => upstream.requests.slice(1).map((r, i) => r.receivedAt - upstr
 
 test('429 with Retry-After: waits as asked, retries, succeeds; the retry is reported to the client and on stderr', async () => {
   const h = await session();
-  upstream.next({ type: 'error', status: 429, message: 'Rate limit reached', headers: { 'retry-after': '1' } }, { type: 'json', content: 'after the wait' });
+  upstream.next(
+    { type: 'error', status: 429, message: 'Rate limit reached', headers: { 'retry-after': '1' } },
+    { type: 'json', content: 'after the wait' },
+  );
   const result = resultOf(await h.callTool({ prompt: 'x' }));
   assert.is((result.structuredContent as { text: string }).text, 'after the wait');
   assert.is(upstream.requests.length, 2);
@@ -131,17 +137,33 @@ test('a streamed call is retried only while no text has reached the client', asy
 
 test('backoff without Retry-After grows exponentially, with jitter', async () => {
   const log = createLogger({ level: 'silent' });
-  const client = withRetries(createOpenAIUpstream({ baseUrl: upstream.baseUrl, apiKey: 'k', userAgent: 't', log }), { maxRetries: 3, log, baseDelayMs: 100, random: () => 0.5 });
+  const client = withRetries(createOpenAIUpstream({ baseUrl: upstream.baseUrl, apiKey: 'k', userAgent: 't', log }), {
+    maxRetries: 3,
+    log,
+    baseDelayMs: 100,
+    random: () => 0.5,
+  });
   upstream.next({ type: 'error', status: 500 }, { type: 'error', status: 500 }, { type: 'error', status: 500 }, { type: 'json' });
-  await client.complete({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, { signal: new AbortController().signal, deadline: Date.now() + 10_000 });
+  await client.complete(
+    { model: 'm', messages: [{ role: 'user', content: 'x' }] },
+    { signal: new AbortController().signal, deadline: Date.now() + 10_000 },
+  );
   const [first, second, third] = gaps();
   assert.ok(first! >= 95 && first! < 180, `first wait ${first}`);
   assert.ok(second! >= 195 && second! < 300, `second wait ${second}`);
   assert.ok(third! >= 395 && third! < 520, `third wait ${third}`);
-  const jittered = withRetries(createOpenAIUpstream({ baseUrl: upstream.baseUrl, apiKey: 'k', userAgent: 't', log }), { maxRetries: 1, log, baseDelayMs: 200, random: () => 0 });
+  const jittered = withRetries(createOpenAIUpstream({ baseUrl: upstream.baseUrl, apiKey: 'k', userAgent: 't', log }), {
+    maxRetries: 1,
+    log,
+    baseDelayMs: 200,
+    random: () => 0,
+  });
   upstream.reset();
   upstream.next({ type: 'error', status: 500 }, { type: 'json' });
-  await jittered.complete({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, { signal: new AbortController().signal, deadline: Date.now() + 10_000 });
+  await jittered.complete(
+    { model: 'm', messages: [{ role: 'user', content: 'x' }] },
+    { signal: new AbortController().signal, deadline: Date.now() + 10_000 },
+  );
   assert.ok(gaps()[0]! >= 145 && gaps()[0]! < 200, `jitter takes up to a quarter off: ${gaps()[0]}`);
   await client.close();
   await jittered.close();

@@ -26,9 +26,22 @@ const KEY = 'shutdown-key-0123456789abcdef';
 test(`SIGTERM with ${GRACE_MS} ms of grace: whole replies or none, aborted upstreams, exit 0 in time`, async () => {
   const words = Array.from({ length: 8 }, (_, i) => `w${i} `);
   // 60 streamed calls that finish in about 800 ms, 20 that would never finish.
-  upstream.fallback = (request) => (String((request.body.messages as { content: string }[])[0]!.content).startsWith('stuck') ? { type: 'hang' } : { type: 'stream', pieces: words, intervalMs: 100 });
+  upstream.fallback = (request) =>
+    String((request.body.messages as { content: string }[])[0]!.content).startsWith('stuck')
+      ? { type: 'hang' }
+      : { type: 'stream', pieces: words, intervalMs: 100 };
   const child = spawn(process.execPath, [BIN], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', OPENAI_API_KEY: 'k', OPENAI_BASE_URL: upstream.baseUrl, MCP_API_KEY: KEY, MCP_SHUTDOWN_GRACE_MS: String(GRACE_MS), LOG_LEVEL: 'warn', MCP_STATELESS: 'true' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      OPENAI_API_KEY: 'k',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      MCP_API_KEY: KEY,
+      MCP_SHUTDOWN_GRACE_MS: String(GRACE_MS),
+      LOG_LEVEL: 'warn',
+      MCP_STATELESS: 'true',
+    },
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -37,10 +50,23 @@ test(`SIGTERM with ${GRACE_MS} ms of grace: whole replies or none, aborted upstr
     // With LOG_LEVEL=warn the start line is hidden; the HTTP server answers /health when up.
     const port = await findPort(child.pid!);
     const url = `http://127.0.0.1:${port}`;
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}`, 'mcp-protocol-version': '2025-11-25' };
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${KEY}`,
+      'mcp-protocol-version': '2025-11-25',
+    };
     const calls = Array.from({ length: 80 }, (_, i) => {
       const prompt = i < 60 ? `call ${i}` : `stuck ${i}`;
-      return new SseClient(url, { headers, body: { jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'generate', arguments: { prompt }, _meta: { progressToken: i } } } });
+      return new SseClient(url, {
+        headers,
+        body: {
+          jsonrpc: '2.0',
+          id: i,
+          method: 'tools/call',
+          params: { name: 'generate', arguments: { prompt }, _meta: { progressToken: i } },
+        },
+      });
     });
     await upstream.waitForRequests(80, 10_000);
     const sentAt = Date.now();
@@ -74,7 +100,9 @@ async function findPort(pid: number): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     try {
-      const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]));
+      const inodes = new Set(
+        readdirSync(`/proc/${pid}/fd`).map((fd) => /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]),
+      );
       for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
         const cols = line.trim().split(/\s+/);
         if (cols[3] === '0A' && inodes.has(cols[9])) return String(parseInt(cols[1]!.split(':')[1]!, 16));

@@ -47,7 +47,15 @@ async function liveMemory(pid: number): Promise<{ rss: number; heap: number }> {
 test(`${CALLS} calls at concurrency ${CONCURRENCY}: no error; after GC, RSS within ${RSS_BOUND_MB} MB and heap within ${HEAP_BOUND_MB} MB of where they started`, async () => {
   const preload = new URL('./gc-preload.cjs', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--expose-gc', '--require', preload, BIN], {
-    env: { GC_REPORT: join(report, 'memory.json'), PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', OPENAI_API_KEY: 'k', OPENAI_BASE_URL: upstream.baseUrl, MCP_API_KEY: 'soak-key-0123456789abcdef' },
+    env: {
+      GC_REPORT: join(report, 'memory.json'),
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      OPENAI_API_KEY: 'k',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      MCP_API_KEY: 'soak-key-0123456789abcdef',
+    },
   });
   // Logs stay on (the default level: one line per request); only the start line is kept.
   let stderr = '';
@@ -63,8 +71,22 @@ test(`${CALLS} calls at concurrency ${CONCURRENCY}: no error; after GC, RSS with
     }
     assert.ok(port, `no listening port; stderr: ${stderr}`);
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: 'Bearer soak-key-0123456789abcdef' };
-    const init = await pool.request({ path: '/mcp', method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'soak', version: '1' } } }) });
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: 'Bearer soak-key-0123456789abcdef',
+    };
+    const init = await pool.request({
+      path: '/mcp',
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'soak', version: '1' } },
+      }),
+    });
     const session = init.headers['mcp-session-id'] as string;
     await init.body.text();
     const sessionHeaders = { ...headers, 'mcp-session-id': session };
@@ -76,7 +98,17 @@ test(`${CALLS} calls at concurrency ${CONCURRENCY}: no error; after GC, RSS with
         Array.from({ length: CONCURRENCY }, async () => {
           while (next < stop) {
             const id = next++;
-            const res = await pool.request({ path: '/mcp', method: 'POST', headers: sessionHeaders, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'generate', arguments: { prompt: `call ${id}` } } }) });
+            const res = await pool.request({
+              path: '/mcp',
+              method: 'POST',
+              headers: sessionHeaders,
+              body: JSON.stringify({
+                jsonrpc: '2.0',
+                id,
+                method: 'tools/call',
+                params: { name: 'generate', arguments: { prompt: `call ${id}` } },
+              }),
+            });
             const body = (await res.body.json()) as { id: number; result?: { isError?: boolean } };
             if (res.statusCode !== 200 || body.id !== id || !body.result || body.result.isError) errors++;
           }

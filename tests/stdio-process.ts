@@ -73,7 +73,11 @@ export class StdioProcess {
   }
 
   async initialize(protocolVersion = '2025-11-25'): Promise<RawMessage> {
-    const reply = await this.request({ id: 'init', method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const reply = await this.request({
+      id: 'init',
+      method: 'initialize',
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
     this.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     return reply;
   }

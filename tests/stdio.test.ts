@@ -32,7 +32,12 @@ function spawnRelay(args: string[] = [], env: Record<string, string> = {}): Stdi
 const sdkClients: Client[] = [];
 
 async function sdkClient(args: string[], env: Record<string, string>) {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, ...args], env: { PATH: process.env.PATH ?? '', ...env }, stderr: 'pipe' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, ...args],
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stderr: 'pipe',
+  });
   let stderr = '';
   transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const client = new Client({ name: 'sdk-test', version: '1.0.0' });
@@ -42,27 +47,46 @@ async function sdkClient(args: string[], env: Record<string, string>) {
 }
 
 test('the official SDK client: initialize, tools/list, tools/call against the fake upstream', async () => {
-  const { client, stderr } = await sdkClient(['--transport', 'stdio'], { OPENAI_API_KEY: KEY, OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test' });
+  const { client, stderr } = await sdkClient(['--transport', 'stdio'], {
+    OPENAI_API_KEY: KEY,
+    OPENAI_BASE_URL: upstream.baseUrl,
+    OPENAI_MODEL: 'gpt-test',
+  });
   assert.is(client.getServerVersion()?.name, 'openai-mcp-relay');
   assert.ok(client.getServerCapabilities()?.tools);
   assert.ok(client.getServerCapabilities()?.logging);
   const { tools } = await client.listTools();
-  assert.equal(tools.map((t) => t.name), ['generate']);
+  assert.equal(
+    tools.map((t) => t.name),
+    ['generate'],
+  );
   upstream.next({ type: 'json', content: 'Paris.' });
   const result = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of France?' } });
-  assert.equal(result.structuredContent, { text: 'Paris.', model: 'gpt-test', finish_reason: 'stop', usage: { prompt_tokens: 9, completion_tokens: 6, total_tokens: 15 }, request_id: (result.structuredContent as { request_id: string }).request_id });
+  assert.equal(result.structuredContent, {
+    text: 'Paris.',
+    model: 'gpt-test',
+    finish_reason: 'stop',
+    usage: { prompt_tokens: 9, completion_tokens: 6, total_tokens: 15 },
+    request_id: (result.structuredContent as { request_id: string }).request_id,
+  });
   assert.match((result.structuredContent as { request_id: string }).request_id, /^req_fake_/);
   assert.equal(upstream.requests[0]!.body.messages, [{ role: 'user', content: 'Capital of France?' }]);
   // Progress through the SDK's own onprogress hook.
   upstream.next({ type: 'stream', pieces: ['Ber', 'lin', '.'], intervalMs: 60 });
   const seen: { progress: number; message?: string }[] = [];
-  const streamed = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of Germany?' } }, undefined, { onprogress: (p) => void seen.push(p) });
+  const streamed = await client.callTool({ name: 'generate', arguments: { prompt: 'Capital of Germany?' } }, undefined, {
+    onprogress: (p) => void seen.push(p),
+  });
   assert.is((streamed.structuredContent as { text: string }).text, 'Berlin.');
   assert.ok(seen.length >= 2);
   assert.is(seen.map((p) => p.message).join(''), 'Berlin.');
   // Progress keeps alive a client that resets its request timeout on progress.
   upstream.next({ type: 'stream', pieces: ['s', 'l', 'o', 'w', 'l', 'y'], intervalMs: 120 });
-  const kept = await client.callTool({ name: 'generate', arguments: { prompt: 'slowly' } }, undefined, { timeout: 400, resetTimeoutOnProgress: true, onprogress: () => undefined });
+  const kept = await client.callTool({ name: 'generate', arguments: { prompt: 'slowly' } }, undefined, {
+    timeout: 400,
+    resetTimeoutOnProgress: true,
+    onprogress: () => undefined,
+  });
   assert.is((kept.structuredContent as { text: string }).text, 'slowly');
   // A failed upstream call reaches the SDK as an isError result.
   upstream.next({ type: 'error', status: 401, message: `Incorrect API key provided: ${KEY}` });
@@ -147,7 +171,9 @@ test('notifications/cancelled over stdio closes the upstream connection and the 
   upstream.next({ type: 'hang' });
   p.send({ jsonrpc: '2.0', id: 0, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' } } });
   const [request] = await upstream.waitForRequests(1);
-  await assertAbortedPromptly(request, () => p.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 0, reason: 'stop' } }));
+  await assertAbortedPromptly(request, () =>
+    p.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 0, reason: 'stop' } }),
+  );
   assert.equal((await p.request({ id: 'after', method: 'ping' })).result, {});
   await delay(50);
   assert.not.ok(p.messages.some((m) => m.id === 0));

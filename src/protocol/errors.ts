@@ -39,8 +39,7 @@ export class WireError extends Error {
   }
 }
 
-export const invalidParams = (message: string, data?: unknown): WireError =>
-  new WireError(ErrorCode.InvalidParams, message, data);
+export const invalidParams = (message: string, data?: unknown): WireError => new WireError(ErrorCode.InvalidParams, message, data);
 
 export const invalidRequest = (message: string): WireError => new WireError(ErrorCode.InvalidRequest, message);
 

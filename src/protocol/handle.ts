@@ -42,7 +42,15 @@ const METHODS = new Map<string, MethodHandler>([
 
 /** 2026-07-28: no initialize, ping or logging/setLevel; discovery and cache hints instead. */
 const MODERN_METHODS = new Map<string, MethodHandler>([
-  ['server/discover', (_params, call) => ({ supportedVersions: [...ADVERTISED_VERSIONS], capabilities: serverCapabilities(), instructions: call.app.instructions, ...CACHE_HINTS })],
+  [
+    'server/discover',
+    (_params, call) => ({
+      supportedVersions: [...ADVERTISED_VERSIONS],
+      capabilities: serverCapabilities(),
+      instructions: call.app.instructions,
+      ...CACHE_HINTS,
+    }),
+  ],
   ['tools/list', (params, call) => ({ ...listTools(params, call), ...CACHE_HINTS })],
   ['tools/call', callTool],
   ['subscriptions/listen', listen],
@@ -221,7 +229,10 @@ async function handleModern(request: JsonRpcRequest, ctx: Context, notes: CallNo
 
 function assertIdFree(request: JsonRpcRequest, ctx: Context): void {
   if (ctx.session.has(request.id)) {
-    throw new WireError(ErrorCode.InvalidRequest, `Invalid Request: id ${JSON.stringify(request.id)} is already in use by a request in flight`);
+    throw new WireError(
+      ErrorCode.InvalidRequest,
+      `Invalid Request: id ${JSON.stringify(request.id)} is already in use by a request in flight`,
+    );
   }
 }
 
@@ -266,7 +277,8 @@ async function run(
     notify,
     log: (level: LogLevel, data: unknown) => {
       const threshold = mode.logLevel();
-      if (threshold !== undefined && passes(level, threshold)) notify(notification('notifications/message', { level, logger: app.name, data }));
+      if (threshold !== undefined && passes(level, threshold))
+        notify(notification('notifications/message', { level, logger: app.name, data }));
     },
   };
   try {

@@ -39,7 +39,8 @@ export interface Envelope {
 /** Checks the `_meta` envelope every modern request carries (-32602 when it is incomplete). */
 export function readEnvelope(request: JsonRpcRequest): Envelope {
   const meta = request.params?._meta;
-  if (!isObject(meta)) throw envelopeError('params._meta is required (2026-07-28 requests carry their protocol version and client capabilities there)');
+  if (!isObject(meta))
+    throw envelopeError('params._meta is required (2026-07-28 requests carry their protocol version and client capabilities there)');
   const version = meta[META.protocolVersion];
   if (typeof version !== 'string') throw envelopeError(`_meta["${META.protocolVersion}"] must be a string`);
   if (!isObject(meta[META.clientCapabilities])) throw envelopeError(`_meta["${META.clientCapabilities}"] must be an object`);

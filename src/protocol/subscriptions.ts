@@ -17,7 +17,8 @@ export async function listen(params: JsonObject, call: CallContext): Promise<Jso
   const filter = params.notifications;
   if (!isObject(filter)) throw invalidParams('subscriptions/listen: "notifications" must be an object');
   for (const flag of FILTER_FLAGS) {
-    if (flag in filter && typeof filter[flag] !== 'boolean') throw invalidParams(`subscriptions/listen: "notifications.${flag}" must be a boolean`);
+    if (flag in filter && typeof filter[flag] !== 'boolean')
+      throw invalidParams(`subscriptions/listen: "notifications.${flag}" must be a boolean`);
   }
   const uris = filter.resourceSubscriptions;
   if (uris !== undefined && !(Array.isArray(uris) && uris.every((uri) => typeof uri === 'string'))) {

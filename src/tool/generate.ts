@@ -113,7 +113,12 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
           ...(progress ? { onText: (text: string) => progress.add(text) } : {}),
           onRetry: (notice) => {
             ctx.app.telemetry.retry();
-            ctx.log('warning', { message: notice.message, attempt: notice.attempt, status: notice.status ?? null, retry_in_ms: notice.waitMs });
+            ctx.log('warning', {
+              message: notice.message,
+              attempt: notice.attempt,
+              status: notice.status ?? null,
+              retry_in_ms: notice.waitMs,
+            });
           },
         });
         progress?.finish();

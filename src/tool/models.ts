@@ -16,6 +16,10 @@ export function modelMatcher(patterns: readonly string[]): (model: string) => bo
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.trim().split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  const body = glob
+    .trim()
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
   return new RegExp(`^${body}$`, 'i');
 }

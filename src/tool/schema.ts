@@ -21,13 +21,13 @@ export const INPUT_SCHEMA = {
     model: {
       type: 'string',
       minLength: 1,
-      description: 'Model id, as the upstream API names it. Defaults to the server\'s OPENAI_MODEL.',
+      description: "Model id, as the upstream API names it. Defaults to the server's OPENAI_MODEL.",
     },
     temperature: {
       type: 'number',
       minimum: 0,
       maximum: 2,
-      description: 'Sampling temperature from 0 to 2. Defaults to the server\'s OPENAI_TEMPERATURE.',
+      description: "Sampling temperature from 0 to 2. Defaults to the server's OPENAI_TEMPERATURE.",
     },
     max_tokens: {
       type: 'integer',
@@ -51,7 +51,7 @@ export const OUTPUT_SCHEMA = {
   properties: {
     text: {
       type: 'string',
-      description: 'The model\'s answer; empty when it returned no text (a refusal or a tool call).',
+      description: "The model's answer; empty when it returned no text (a refusal or a tool call).",
     },
     model: { type: 'string', description: 'The model that answered, as the upstream named it.' },
     finish_reason: {
@@ -68,7 +68,7 @@ export const OUTPUT_SCHEMA = {
         reasoning_tokens: { type: 'integer', description: 'Tokens a reasoning model spent thinking.' },
       },
     },
-    request_id: { type: 'string', description: 'The upstream\'s id for the request (x-request-id), for support tickets.' },
+    request_id: { type: 'string', description: "The upstream's id for the request (x-request-id), for support tickets." },
   },
   required: ['text', 'model', 'finish_reason'],
 } as const;

@@ -3,10 +3,7 @@
  * (node:readline has no line-length limit: one endless line would grow memory without bound.)
  * Lines are decoded as strict UTF-8; a trailing CR is dropped; blank lines are skipped.
  */
-export type LineEvent =
-  | { kind: 'line'; text: string }
-  | { kind: 'invalid-utf8' }
-  | { kind: 'oversize'; bytes: number };
+export type LineEvent = { kind: 'line'; text: string } | { kind: 'invalid-utf8' } | { kind: 'oversize'; bytes: number };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

@@ -79,7 +79,8 @@ export function usageOf(value: unknown): Usage | undefined {
     if (value !== undefined) usage[key] = value;
   }
   const details = record.completion_tokens_details;
-  const reasoning = typeof details === 'object' && details !== null ? count((details as Record<string, unknown>).reasoning_tokens) : undefined;
+  const reasoning =
+    typeof details === 'object' && details !== null ? count((details as Record<string, unknown>).reasoning_tokens) : undefined;
   if (reasoning !== undefined) usage.reasoning_tokens = reasoning;
   return Object.keys(usage).length > 0 ? usage : undefined;
 }

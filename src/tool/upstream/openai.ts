@@ -99,7 +99,8 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     try {
       // A declared length within the cap can be read by undici's own (faster) consumer.
       const declared = Number(headerOf(response.headers, 'content-length'));
-      text = declared >= 0 && declared <= cap ? await response.body.text() : await readCapped(response.body, cap, response.statusCode < 400);
+      text =
+        declared >= 0 && declared <= cap ? await response.body.text() : await readCapped(response.body, cap, response.statusCode < 400);
     } catch (error) {
       throw error instanceof UpstreamError || requestOptions.signal.aborted ? error : brokenAnswer(error, response.statusCode, requestId);
     }
@@ -141,7 +142,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
       }
       const text = accumulator.add(chunk);
       received += text.length;
-      if (received > maxResponseBytes) throw new UpstreamError('protocol', 'The upstream\'s answer exceeds the size limit.');
+      if (received > maxResponseBytes) throw new UpstreamError('protocol', "The upstream's answer exceeds the size limit.");
       if (text) onText(text);
     });
 
@@ -159,7 +160,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
             if (plainBody) {
               plainBytes += chunk.length;
               if (plainBytes <= cap) plainBody.push(chunk);
-              else if (statusCode < 400) throw new UpstreamError('protocol', 'The upstream\'s answer exceeds the size limit.');
+              else if (statusCode < 400) throw new UpstreamError('protocol', "The upstream's answer exceeds the size limit.");
             } else {
               parser.push(chunk);
             }
@@ -187,7 +188,7 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
     }
     parser.end();
     if (!done && !accumulator.finished) {
-      throw new UpstreamError('network', 'The upstream\'s stream ended before the answer was complete.', { requestId });
+      throw new UpstreamError('network', "The upstream's stream ended before the answer was complete.", { requestId });
     }
     return accumulator.result(requestId);
   }
@@ -210,7 +211,12 @@ export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
   }
 
   function brokenAnswer(error: unknown, status: number, requestId: string | undefined): UpstreamError {
-    return new UpstreamError('network', `The upstream's connection broke mid-answer (${errorCode(error)}).`, { status, requestId, retryable: true, cause: error });
+    return new UpstreamError('network', `The upstream's connection broke mid-answer (${errorCode(error)}).`, {
+      status,
+      requestId,
+      retryable: true,
+      cause: error,
+    });
   }
 
   function networkError(error: unknown): UpstreamError {
@@ -264,7 +270,7 @@ function readCapped(body: Readable, cap: number, strict: boolean): Promise<strin
       if (strict) {
         body.off('data', onData);
         body.off('end', done);
-        reject(new UpstreamError('protocol', 'The upstream\'s answer exceeds the size limit.'));
+        reject(new UpstreamError('protocol', "The upstream's answer exceeds the size limit."));
       } else {
         done();
       }
@@ -304,7 +310,7 @@ function statusAdvice(status: number): string {
   if (status === 401) return 'Check OPENAI_API_KEY.';
   if (status === 403) return 'Check that the key may use this model and endpoint.';
   if (status === 404) return 'Check the model name and OPENAI_BASE_URL.';
-  if (status === 429) return 'Wait and try again, or check the account\'s rate limits and quota.';
+  if (status === 429) return "Wait and try again, or check the account's rate limits and quota.";
   if (status === 408 || status === 409 || status >= 500) return 'Try again later.';
   return 'Check the arguments (model, temperature, max_tokens, extra).';
 }

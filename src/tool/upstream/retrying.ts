@@ -28,9 +28,7 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
     let delivered = false;
     const onText = call.onText;
     // Only a streamed call needs watching for text already sent.
-    const attemptOptions: CompleteOptions = onText
-      ? { ...call, onText: (text: string) => ((delivered = true), onText(text)) }
-      : call;
+    const attemptOptions: CompleteOptions = onText ? { ...call, onText: (text: string) => ((delivered = true), onText(text)) } : call;
     let last: UpstreamError | undefined;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
@@ -48,10 +46,23 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
         }
         const backoff = Math.min(cap, base * 2 ** (attempt - 1)) * (0.75 + random() * 0.5);
         const wait = Math.round(error.retryAfterMs ?? backoff);
-        if (Date.now() + wait >= call.deadline) throw finalError(error, attempt, last, ' No time was left to retry before the deadline (OPENAI_TIMEOUT_MS).');
+        if (Date.now() + wait >= call.deadline)
+          throw finalError(error, attempt, last, ' No time was left to retry before the deadline (OPENAI_TIMEOUT_MS).');
         const status = error.status === undefined ? 'no response' : `HTTP ${error.status}`;
-        options.log.warn('upstream attempt failed; retrying', { attempt, of: options.maxRetries + 1, status: error.status, failure: error.failure, retry_in_ms: wait, upstream_request_id: error.requestId });
-        call.onRetry?.({ attempt, status: error.status, waitMs: wait, message: `Upstream attempt ${attempt} of ${options.maxRetries + 1} failed (${status}); retrying in ${(wait / 1000).toFixed(1)} s.` });
+        options.log.warn('upstream attempt failed; retrying', {
+          attempt,
+          of: options.maxRetries + 1,
+          status: error.status,
+          failure: error.failure,
+          retry_in_ms: wait,
+          upstream_request_id: error.requestId,
+        });
+        call.onRetry?.({
+          attempt,
+          status: error.status,
+          waitMs: wait,
+          message: `Upstream attempt ${attempt} of ${options.maxRetries + 1} failed (${status}); retrying in ${(wait / 1000).toFixed(1)} s.`,
+        });
         try {
           await sleep(wait, call.signal);
         } catch (reason) {

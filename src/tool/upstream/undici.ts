@@ -27,6 +27,10 @@ export function request(dispatcher: Dispatcher, options: Dispatcher.RequestOptio
   return requestApi.call(dispatcher, options);
 }
 
-export function stream(dispatcher: Dispatcher, options: Dispatcher.RequestOptions, factory: Dispatcher.StreamFactory): Promise<Dispatcher.StreamData> {
+export function stream(
+  dispatcher: Dispatcher,
+  options: Dispatcher.RequestOptions,
+  factory: Dispatcher.StreamFactory,
+): Promise<Dispatcher.StreamData> {
   return streamApi.call(dispatcher, options, factory);
 }

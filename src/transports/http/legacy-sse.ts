@@ -57,14 +57,21 @@ export class LegacySseEndpoint {
   async message(req: IncomingMessage, res: ServerResponse, caller: Caller, query: URLSearchParams): Promise<void> {
     const { headers } = caller;
     const sessionId = query.get('sessionId');
-    if (!sessionId) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: the sessionId query parameter is required', headers);
+    if (!sessionId)
+      return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: the sessionId query parameter is required', headers);
     const session = this.options.store.get(sessionId);
     if (!session || session.kind !== 'legacy' || session.owner !== caller.key || !session.stream?.isOpen) {
       return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
     }
     const version = header(req, 'mcp-protocol-version');
     if (version !== undefined && !isInitializeEraVersion(version)) {
-      return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
+      return sendRpcError(
+        res,
+        400,
+        TransportErrorCode.Generic,
+        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
+        headers,
+      );
     }
     const read = await readMessage(req, res, this.options.maxBodyBytes, headers);
     if (!read) return;
@@ -74,7 +81,12 @@ export class LegacySseEndpoint {
     const send = (out: OutgoingMessage | Reply): void => {
       for (const item of Array.isArray(out) ? out : [out]) session.stream?.send(JSON.stringify(item), undefined, 'message');
     };
-    const ctx: Context = { app: this.options.app, session: session.protocol, notify: send, origin: { transport: 'sse', key: caller.key || undefined } };
+    const ctx: Context = {
+      app: this.options.app,
+      session: session.protocol,
+      notify: send,
+      origin: { transport: 'sse', key: caller.key || undefined },
+    };
     const ended = session.beginExchange();
     try {
       const reply = await handle(message, ctx);

@@ -33,8 +33,14 @@ function compare(name: string, raw: string | undefined, body: unknown, encodable
   if (raw === undefined) return mismatch(`the ${name} header is required`);
   let value = raw.trim();
   // Header values are visible ASCII (and spaces); anything else must come =?base64?...?= encoded.
-  if (/[^\x20-\x7e\t]/.test(value)) return mismatch(`the ${name} header holds characters that are not visible ASCII (send them =?base64?...?= encoded)`);
-  if (encodable && value.length >= SENTINEL_OPEN.length + SENTINEL_CLOSE.length && value.startsWith(SENTINEL_OPEN) && value.endsWith(SENTINEL_CLOSE)) {
+  if (/[^\x20-\x7e\t]/.test(value))
+    return mismatch(`the ${name} header holds characters that are not visible ASCII (send them =?base64?...?= encoded)`);
+  if (
+    encodable &&
+    value.length >= SENTINEL_OPEN.length + SENTINEL_CLOSE.length &&
+    value.startsWith(SENTINEL_OPEN) &&
+    value.endsWith(SENTINEL_CLOSE)
+  ) {
     const decoded = decodeBase64(value.slice(SENTINEL_OPEN.length, -SENTINEL_CLOSE.length));
     if (decoded === undefined) return mismatch(`the ${name} header is not valid =?base64?…?= encoding`);
     value = decoded;

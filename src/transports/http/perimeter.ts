@@ -42,7 +42,9 @@ export class Perimeter {
     if (!host) return 'Forbidden: missing Host header';
     const hostname = hostnameOf(host);
     if (this.allowedHosts.length > 0) {
-      return this.allowedHosts.some((allowed) => allowed === host || allowed === hostname) ? undefined : `Forbidden: Host ${quote(host)} is not allowed`;
+      return this.allowedHosts.some((allowed) => allowed === host || allowed === hostname)
+        ? undefined
+        : `Forbidden: Host ${quote(host)} is not allowed`;
     }
     return LOOPBACK_HOSTNAMES.has(hostname) ? undefined : `Forbidden: Host ${quote(host)} is not allowed for a server bound to loopback`;
   }
@@ -108,7 +110,8 @@ export function hostHeaderProblem(req: IncomingMessage): string | undefined {
   const host = req.headers.host;
   if (host === undefined || host === lastValidHost) return undefined;
   const port = /:(\d+)$/.exec(host)?.[1];
-  if (!HOST_VALUE.test(host) || (port !== undefined && Number(port) > 65535)) return 'Bad Request: the Host header is not a valid host[:port]';
+  if (!HOST_VALUE.test(host) || (port !== undefined && Number(port) > 65535))
+    return 'Bad Request: the Host header is not a valid host[:port]';
   lastValidHost = host; // clients send the same Host on every request
   return undefined;
 }

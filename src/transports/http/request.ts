@@ -47,9 +47,7 @@ export function isJsonContentType(value: string | undefined): boolean {
   return value !== undefined && value.split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
-export type BodyResult =
-  | { ok: true; text: string }
-  | { ok: false; status: 400 | 413; message: string };
+export type BodyResult = { ok: true; text: string } | { ok: false; status: 400 | 413; message: string };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -62,7 +60,11 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
-    return Promise.resolve({ ok: false, status: 413, message: `Payload Too Large: the body exceeds ${maxBytes} bytes (MCP_MAX_BODY_BYTES)` });
+    return Promise.resolve({
+      ok: false,
+      status: 413,
+      message: `Payload Too Large: the body exceeds ${maxBytes} bytes (MCP_MAX_BODY_BYTES)`,
+    });
   }
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

@@ -117,12 +117,20 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     [{ transport: 'streamable-http' }, store.count('streamable')],
     [{ transport: 'sse' }, store.count('legacy')],
   ]);
-  app.telemetry.registry.gauge('mcp_sse_streams_open', 'Open event streams (GET /mcp, /sse, subscriptions, POST answers that stream).', () => [[{}, streams.size]]);
+  app.telemetry.registry.gauge(
+    'mcp_sse_streams_open',
+    'Open event streams (GET /mcp, /sse, subscriptions, POST answers that stream).',
+    () => [[{}, streams.size]],
+  );
   app.telemetry.registry.gauge('http_connections_open', 'Open TCP connections.', () => [[{}, connections.stats.open]]);
-  app.telemetry.registry.counterFrom('http_connections_refused_total', 'Connections closed at once at MCP_MAX_CONNECTIONS, or evicted (idle) to make room.', () => [
-    [{ action: 'refused' }, connections.stats.refused],
-    [{ action: 'evicted' }, connections.stats.evicted],
-  ]);
+  app.telemetry.registry.counterFrom(
+    'http_connections_refused_total',
+    'Connections closed at once at MCP_MAX_CONNECTIONS, or evicted (idle) to make room.',
+    () => [
+      [{ action: 'refused' }, connections.stats.refused],
+      [{ action: 'evicted' }, connections.stats.evicted],
+    ],
+  );
 
   const common = { app, store, maxBodyBytes: options.maxBodyBytes, streams, clock };
   const streamable = new StreamableEndpoint({ ...common, stateless: options.stateless });
@@ -132,15 +140,28 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendJson(res, 405, { error: 'method_not_allowed', message: 'Use GET or HEAD' }, { allow: 'GET, HEAD' });
     }
-    const body = JSON.stringify({ status: draining ? 'draining' : 'ok', version: app.version, uptime_s: Math.floor((clock.now() - started) / 1000), transport: options.transport });
-    res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    const body = JSON.stringify({
+      status: draining ? 'draining' : 'ok',
+      version: app.version,
+      uptime_s: Math.floor((clock.now() - started) / 1000),
+      transport: options.transport,
+    });
+    res.writeHead(draining ? 503 : 200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
   /** Prometheus text format; behind the same perimeter and keys as /mcp. */
   const metrics = (req: IncomingMessage, res: ServerResponse): void => {
     const body = app.telemetry.registry.render();
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
@@ -153,7 +174,10 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     if (path === HEALTH_PATH) return health(req, res);
     const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH || path === METRICS_PATH;
     if (draining) {
-      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the server is shutting down', { connection: 'close', 'retry-after': 5 });
+      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the server is shutting down', {
+        connection: 'close',
+        'retry-after': 5,
+      });
     }
     const hostProblem = perimeter.checkHost(req) ?? perimeter.checkOrigin(req);
     if (hostProblem) {
@@ -169,10 +193,16 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
       if (name === undefined) {
         log.info('request refused', { status: 401, method: req.method, path: path.slice(0, 100) });
         // The same answer whatever failed: no key, a malformed header, or a wrong key.
-        return sendRpcError(res, 401, TransportErrorCode.Generic, 'Unauthorized: send a valid API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"', {
-          ...cors,
-          'www-authenticate': 'Bearer realm="openai-mcp-relay"',
-        });
+        return sendRpcError(
+          res,
+          401,
+          TransportErrorCode.Generic,
+          'Unauthorized: send a valid API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"',
+          {
+            ...cors,
+            'www-authenticate': 'Bearer realm="openai-mcp-relay"',
+          },
+        );
       }
       key = name;
       connections.authenticated(req.socket);
@@ -193,10 +223,19 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
         if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD', cors);
         return metrics(req, res);
       case MESSAGES_PATH:
-        if (method === 'POST') return track(legacy.message(req, res, caller, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1))));
+        if (method === 'POST')
+          return track(legacy.message(req, res, caller, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1))));
         return methodNotAllowed(res, 'POST', cors);
       default:
-        return sendJson(res, 404, { error: 'not_found', message: `No endpoint at ${JSON.stringify(path.slice(0, 100))}; MCP is served at ${MCP_PATH} (and ${SSE_PATH})` }, cors);
+        return sendJson(
+          res,
+          404,
+          {
+            error: 'not_found',
+            message: `No endpoint at ${JSON.stringify(path.slice(0, 100))}; MCP is served at ${MCP_PATH} (and ${SSE_PATH})`,
+          },
+          cors,
+        );
     }
   };
 
@@ -231,7 +270,9 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
           : [400, 'Bad Request', 'Malformed HTTP request'];
     if (socket.writable && !socket.writableEnded) {
       const body = JSON.stringify({ error: reason.toLowerCase().replace(/ /g, '_'), message });
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     } else {
       socket.destroy();
     }

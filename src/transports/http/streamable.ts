@@ -60,7 +60,13 @@ export class StreamableEndpoint {
     const headers = caller.headers;
     const accept = acceptance(header(req, 'accept'));
     if (!accept.json && !accept.sse) {
-      return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow application/json or text/event-stream', headers);
+      return sendRpcError(
+        res,
+        406,
+        TransportErrorCode.Generic,
+        'Not Acceptable: Accept must allow application/json or text/event-stream',
+        headers,
+      );
     }
     const read = await readMessage(req, res, options.maxBodyBytes, headers);
     if (!read) return;
@@ -70,7 +76,13 @@ export class StreamableEndpoint {
     const modernHeader = version !== undefined && isModernVersionString(version.trim());
     if (modernHeader || isModernMessage(message)) return this.serveModern(req, res, message, accept, caller, modernHeader);
     if (version !== undefined && !isInitializeEraVersion(version)) {
-      return sendRpcError(res, 400, TransportErrorCode.Generic, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
+      return sendRpcError(
+        res,
+        400,
+        TransportErrorCode.Generic,
+        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
+        headers,
+      );
     }
 
     if (options.stateless) {
@@ -81,7 +93,13 @@ export class StreamableEndpoint {
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) {
       if (!isInitialize(message)) {
-        return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)', headers);
+        return sendRpcError(
+          res,
+          400,
+          TransportErrorCode.Generic,
+          'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)',
+          headers,
+        );
       }
       return this.initialize(req, res, message, accept, caller);
     }
@@ -95,7 +113,10 @@ export class StreamableEndpoint {
     const { headers } = caller;
     if (this.options.stateless) {
       const what = method === 'GET' ? 'has no GET stream' : 'has no sessions';
-      sendRpcError(res, 405, TransportErrorCode.Generic, `Method Not Allowed: stateless mode ${what}`, { ...headers, allow: STATELESS_ALLOW });
+      sendRpcError(res, 405, TransportErrorCode.Generic, `Method Not Allowed: stateless mode ${what}`, {
+        ...headers,
+        allow: STATELESS_ALLOW,
+      });
       return undefined;
     }
     const sessionId = header(req, 'mcp-session-id');
@@ -131,7 +152,8 @@ export class StreamableEndpoint {
       if (!position.stream.startsWith('g')) return this.resume(res, session, position, caller);
     }
 
-    if (session.stream?.isOpen) return sendRpcError(res, 409, TransportErrorCode.Generic, 'Conflict: this session already has an open GET stream', headers);
+    if (session.stream?.isOpen)
+      return sendRpcError(res, 409, TransportErrorCode.Generic, 'Conflict: this session already has an open GET stream', headers);
     const slot = this.options.streams.take(caller.key);
     if (typeof slot === 'string') return sendUnavailable(res, slot, headers);
     // It carries nothing of its own here, so it ends after MCP_STREAM_IDLE_MS; the client reconnects.
@@ -163,10 +185,19 @@ export class StreamableEndpoint {
     if (version === undefined) return undefined;
     if (sessionId === undefined && isModernVersionString(version)) {
       // 2026-07-28 reserves -32000..-32019 for legacy use, so this refusal uses -32600.
-      return { status: 405, code: -32600, message: `Method Not Allowed: protocol ${version} has no ${method} on the MCP endpoint; POST requests`, headers: { allow: 'POST' } };
+      return {
+        status: 405,
+        code: -32600,
+        message: `Method Not Allowed: protocol ${version} has no ${method} on the MCP endpoint; POST requests`,
+        headers: { allow: 'POST' },
+      };
     }
     if (!isSupportedVersion(version)) {
-      return { status: 400, code: TransportErrorCode.Generic, message: `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}` };
+      return {
+        status: 400,
+        code: TransportErrorCode.Generic,
+        message: `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
+      };
     }
     return undefined;
   }
@@ -186,7 +217,12 @@ export class StreamableEndpoint {
   ): Promise<void> {
     const { headers } = caller;
     if (Array.isArray(message)) {
-      return sendJson(res, 400, errorResponse(null, { code: -32600, message: 'Invalid Request: JSON-RPC batches are not part of protocol 2026-07-28' }), headers);
+      return sendJson(
+        res,
+        400,
+        errorResponse(null, { code: -32600, message: 'Invalid Request: JSON-RPC batches are not part of protocol 2026-07-28' }),
+        headers,
+      );
     }
     const incoming = classify(message);
     // A subscription is nothing but a stream, so it needs a stream slot before it starts.
@@ -325,7 +361,13 @@ export class StreamableEndpoint {
     const missed = session.events.after(position.stream, position.seq);
     if (!live && missed.length === 0) {
       // The stream has ended and nothing is left to replay: stop clients that would poll forever.
-      return sendRpcError(res, 405, TransportErrorCode.Generic, 'Method Not Allowed: that stream has ended and has nothing left to replay', { ...headers, allow: ALLOW });
+      return sendRpcError(
+        res,
+        405,
+        TransportErrorCode.Generic,
+        'Method Not Allowed: that stream has ended and has nothing left to replay',
+        { ...headers, allow: ALLOW },
+      );
     }
     const slot = this.options.streams.take(caller.key);
     if (typeof slot === 'string') return sendUnavailable(res, slot, headers);
