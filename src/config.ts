@@ -1,4 +1,4 @@
-import { LocalError } from './protocol/errors.ts';
+import { LocalError } from './errors.ts';
 import { LOG_LEVEL_NAMES, type LogFormat, type LogLevelName } from './log.ts';
 
 export const TRANSPORTS = ['streamable-http', 'sse', 'stdio'] as const;

@@ -4,7 +4,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startFakeUpstream, type Behaviour, type FakeUpstream } from './fake-upstream.ts';
+import { startFakeUpstream, type Behaviour } from './fake-upstream.ts';
 import { delay, Harness, resultOf, testApp, textOf } from './helpers.ts';
 
 const test = suite('upstream faults');

@@ -2,9 +2,8 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Telemetry } from '../telemetry.ts';
 import type { LogLevel } from './logging.ts';
-import type { WireError } from './errors.ts';
-import type { JsonObject, JsonRpcNotification, JsonRpcRequest, RequestId } from './messages.ts';
-import type { ModernRejection } from './modern.ts';
+import type { McpHeaders } from './era.ts';
+import type { JsonObject, JsonRpcNotification, RequestId } from './messages.ts';
 import type { Session } from './session.ts';
 import type { ProtocolVersion, VersionFeatures } from './versions.ts';
 
@@ -49,12 +48,8 @@ export interface Context {
   readonly signal?: AbortSignal;
   /** For logs and metrics: the transport, and the name of the client's key (never the key). */
   readonly origin?: { readonly transport: string; readonly key?: string };
-  /** The transport already knows the message is a 2026-07-28 (modern) request (HTTP: its header says so). */
-  readonly modern?: boolean;
-  /** HTTP: checks a modern request's headers against its body; the spec runs this after the envelope check. */
-  checkHeaders?(request: JsonRpcRequest): WireError | undefined;
-  /** Told when a modern request is refused before it runs, so a transport can pick a status. */
-  onModernRejection?(stage: ModernRejection): void;
+  /** HTTP: the request's MCP header values, as plain data; the core decides the era from them and the body. */
+  readonly headers?: McpHeaders;
 }
 
 /** What a method handler sees of the request it serves. */

@@ -5,6 +5,10 @@ export const ErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
+  /** A transport-level failure (HTTP status errors); the server-error range the SDKs use. */
+  ServerError: -32000,
+  /** Streamable HTTP / SSE: the session id names no session this caller may use. */
+  SessionNotFound: -32001,
   /** 2026-07-28: an HTTP header disagrees with the body. */
   HeaderMismatch: -32020,
   /** 2026-07-28: the request names a protocol version the server does not serve. */
@@ -42,17 +46,3 @@ export class WireError extends Error {
 export const invalidParams = (message: string, data?: unknown): WireError => new WireError(ErrorCode.InvalidParams, message, data);
 
 export const invalidRequest = (message: string): WireError => new WireError(ErrorCode.InvalidRequest, message);
-
-/**
- * An error that never goes on the wire: configuration problems, upstream failures and the like.
- * `code` is a stable string for tests and logs.
- */
-export class LocalError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LocalError';
-    this.code = code;
-  }
-}

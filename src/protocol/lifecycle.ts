@@ -19,7 +19,7 @@ export function initialize(params: JsonObject, ctx: Context): JsonObject {
   // Echo a version we serve; otherwise offer our latest initialize-era one (never 2026-07-28,
   // which has no initialize).
   const version = isInitializeEraVersion(requested) ? requested : LATEST_INITIALIZE_VERSION;
-  if (!session.stateless) session.version = version;
+  if (!session.stateless) session.negotiate(version);
   return {
     protocolVersion: version,
     capabilities: serverCapabilities(),

@@ -27,7 +27,17 @@ export interface JsonRpcError {
   jsonrpc: '2.0';
   id: RequestId | null;
   error: ErrorObject;
+  /** Set when a 2026-07-28 request was refused before it ran (never serialized: a symbol key). */
+  [REFUSAL]?: Refusal;
 }
+
+/**
+ * Where a 2026-07-28 request was refused before any method ran: its envelope, its HTTP
+ * headers, its version, or its method. The core marks the reply; a transport reads the mark
+ * (with the reply's code) to pick a status, as the transport spec ties statuses to these.
+ */
+export type Refusal = 'envelope' | 'headers' | 'version' | 'method';
+export const REFUSAL: unique symbol = Symbol('refusal');
 
 export type JsonRpcResponse = JsonRpcResult | JsonRpcError;
 /** What the server writes back for one incoming message: a response, or an array for a batch. */

@@ -18,19 +18,6 @@ export const CACHE_HINTS = { ttlMs: 300_000, cacheScope: 'public' } as const;
 /** Versions as `server/discover` and UnsupportedProtocolVersionError list them, newest first. */
 export const ADVERTISED_VERSIONS: readonly string[] = [...SUPPORTED_VERSIONS].reverse();
 
-/** Where a modern request was refused before it ran; transports map stages to statuses. */
-export type ModernRejection = 'envelope' | 'headers' | 'version';
-
-/**
- * A request is modern when its `_meta` carries the 2026-07-28 envelope keys (a protocol
- * version, or client capabilities, which only that envelope puts in `_meta`), on stdio and
- * HTTP alike. An incomplete envelope is then refused as such (-32602).
- */
-export function hasModernEnvelope(request: JsonRpcRequest): boolean {
-  const meta = request.params?._meta;
-  return isObject(meta) && (META.protocolVersion in meta || META.clientCapabilities in meta);
-}
-
 export interface Envelope {
   version: string;
   logLevel: LogLevel | undefined;

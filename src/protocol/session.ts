@@ -1,3 +1,4 @@
+import { CancelledError } from '../errors.ts';
 import type { InitializeEraVersion } from './versions.ts';
 import type { LogLevel } from './logging.ts';
 import type { RequestId } from './messages.ts';
@@ -13,11 +14,10 @@ export class Session {
    */
   readonly stateless: boolean;
   /** Set when initialize has been answered (or preset by a stateless transport). */
-  version: InitializeEraVersion | undefined;
+  private negotiated: InitializeEraVersion | undefined;
   /** Threshold for `notifications/message`; MCP leaves the default to the server. */
-  logLevel: LogLevel = 'info';
-  /** Set once the session is ended; nothing new starts afterwards. */
-  closed = false;
+  private level: LogLevel = 'info';
+  private ended = false;
   /** Requests in flight, by id, so `notifications/cancelled` can abort them. */
   private readonly inFlight = new Map<RequestId, AbortController>();
   /** Stateless: the caller's requests in flight across all its POSTs. */
@@ -25,12 +25,34 @@ export class Session {
 
   constructor(options: { stateless?: boolean; version?: InitializeEraVersion; scope?: CancelScope } = {}) {
     this.stateless = options.stateless ?? false;
-    this.version = options.version;
+    this.negotiated = options.version;
     this.scope = options.scope;
   }
 
+  get version(): InitializeEraVersion | undefined {
+    return this.negotiated;
+  }
+
   get initialized(): boolean {
-    return this.version !== undefined;
+    return this.negotiated !== undefined;
+  }
+
+  /** initialize was answered with this version. */
+  negotiate(version: InitializeEraVersion): void {
+    this.negotiated = version;
+  }
+
+  get logLevel(): LogLevel {
+    return this.level;
+  }
+
+  setLogLevel(level: LogLevel): void {
+    this.level = level;
+  }
+
+  /** Ended: nothing new starts. */
+  get closed(): boolean {
+    return this.ended;
   }
 
   /** Requests in flight on this session. */
@@ -67,7 +89,7 @@ export class Session {
   }
 
   close(reason: string): void {
-    this.closed = true;
+    this.ended = true;
     this.abortAll(reason);
   }
 }
@@ -123,13 +145,5 @@ export class CancelScopes {
       this.scopes.set(caller, (scope = made));
     }
     return scope;
-  }
-}
-
-/** The abort reason of a cancelled request; seeing it means: send no reply. */
-export class CancelledError extends Error {
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'CancelledError';
   }
 }

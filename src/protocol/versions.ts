@@ -42,34 +42,36 @@ export interface VersionFeatures {
   readonly argumentErrorsAsResults: boolean;
   /** No initialize; results carry resultType and server identity (2026-07-28+). */
   readonly modern: boolean;
+  /** Streamable HTTP streams start with a priming event (an id, empty data) so they can be resumed at once (2025-11-25). */
+  readonly primingEvent: boolean;
 }
 
-const FEATURES: Record<ProtocolVersion, VersionFeatures> = {
-  '2024-11-05': row(false, false, false, false, false, false),
-  '2025-03-26': row(true, true, false, true, false, false),
-  '2025-06-18': row(false, true, true, true, false, false),
-  '2025-11-25': row(false, true, true, true, true, false),
-  '2026-07-28': row(false, true, true, true, true, true),
+const INITIAL: VersionFeatures = {
+  batches: false,
+  toolAnnotations: false,
+  structuredContent: false,
+  implementationTitle: false,
+  progressMessage: false,
+  argumentErrorsAsResults: false,
+  modern: false,
+  primingEvent: false,
 };
 
-function row(
-  batches: boolean,
-  toolAnnotations: boolean,
-  structuredContent: boolean,
-  progressMessage: boolean,
-  argumentErrorsAsResults: boolean,
-  modern: boolean,
-): VersionFeatures {
-  return Object.freeze({
-    batches,
-    toolAnnotations,
-    structuredContent,
-    implementationTitle: structuredContent,
-    progressMessage,
-    argumentErrorsAsResults,
-    modern,
-  });
-}
+/** Each revision: what changed from the one before it. */
+const R2025_03_26 = { ...INITIAL, batches: true, toolAnnotations: true, progressMessage: true };
+const R2025_06_18 = { ...R2025_03_26, batches: false, structuredContent: true, implementationTitle: true };
+// SEP-1303 (tool argument errors as results) and SEP-1699 (priming events).
+const R2025_11_25 = { ...R2025_06_18, argumentErrorsAsResults: true, primingEvent: true };
+// No initialize; 2026-07-28 response streams are not resumable, so they have no priming event.
+const R2026_07_28 = { ...R2025_11_25, modern: true, primingEvent: false };
+
+const FEATURES: Record<ProtocolVersion, VersionFeatures> = {
+  '2024-11-05': Object.freeze(INITIAL),
+  '2025-03-26': Object.freeze(R2025_03_26),
+  '2025-06-18': Object.freeze(R2025_06_18),
+  '2025-11-25': Object.freeze(R2025_11_25),
+  '2026-07-28': Object.freeze(R2026_07_28),
+};
 
 export function featuresOf(version: ProtocolVersion): VersionFeatures {
   return FEATURES[version];

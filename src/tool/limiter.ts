@@ -13,16 +13,17 @@
  * flood cannot keep a quiet caller's calls out. A caller also has a cap of its own on its
  * calls in flight, running or waiting (`maxCalls`); past it, its new calls are refused.
  */
+import { LocalError } from '../errors.ts';
+
 export type Release = () => void;
 
 /** Why a call got no slot. `busy`: the waiting room is full; `caller`: the caller is at its own cap. */
 export type Refusal = { refused: 'busy' } | { refused: 'caller'; inFlight: number; limit: number };
 
 /** The rejection of a waiting call whose place was given to another caller's call. */
-export class PushedOut extends Error {
+export class PushedOut extends LocalError {
   constructor() {
-    super('the call lost its place in the queue to a caller with a smaller share');
-    this.name = 'PushedOut';
+    super('PUSHED_OUT', 'the call lost its place in the queue to a caller with a smaller share');
   }
 }
 

@@ -1,4 +1,4 @@
-import { LocalError } from '../../protocol/errors.ts';
+import { LocalError } from '../../errors.ts';
 
 export type UpstreamFailure = 'http' | 'network' | 'timeout' | 'protocol';
 
@@ -47,10 +47,9 @@ export class UpstreamError extends LocalError {
 }
 
 /** The abort reason when a call runs out of time (OPENAI_TIMEOUT_MS). */
-export class DeadlineExceeded extends Error {
+export class DeadlineExceeded extends LocalError {
   constructor(timeoutMs: number) {
-    super(`The upstream did not finish within ${timeoutMs} ms (OPENAI_TIMEOUT_MS).`);
-    this.name = 'DeadlineExceeded';
+    super('DEADLINE_EXCEEDED', `The upstream did not finish within ${timeoutMs} ms (OPENAI_TIMEOUT_MS).`);
   }
 }
 

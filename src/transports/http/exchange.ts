@@ -5,6 +5,7 @@ import type { Headers } from './reply.ts';
 import { sendEmpty, sendJson } from './reply.ts';
 import type { HttpSession, LiveStream } from './sessions.ts';
 import { SseSink, type StreamRegistry, type StreamSlot } from './sse.ts';
+import { httpStatusFor } from './status.ts';
 
 export interface ExchangeOptions {
   streams: StreamRegistry;
@@ -66,29 +67,30 @@ export class PostExchange {
   }
 
   /**
-   * The reply (or none, for notifications and cancelled requests); ends the answer. `status`
-   * overrides the status of a JSON answer (2026-07-28 maps some errors to 400 and 404).
+   * The reply (or none, for notifications and cancelled requests); ends the answer. A JSON
+   * answer's status comes from the reply (httpStatusFor); one that is not 200 is sent as JSON
+   * even to a client that accepts only event streams, since a stream's status is always 200.
+   * `extraHeaders` join the answer's headers (Mcp-Session-Id for a session just opened).
    */
-  finish(reply: Reply | undefined, status?: number): void {
+  finish(reply: Reply | undefined, extraHeaders?: Headers): void {
     if (this.mode === 'done') return;
-    const { res, accept, headers, hasRequests } = this.options;
+    const { res, accept, hasRequests } = this.options;
+    const headers = extraHeaders ? { ...this.options.headers, ...extraHeaders } : this.options.headers;
     if (this.mode === 'pending') {
-      // Errors answering a POST that held no request (a malformed notification, a batch of
-      // them): the input was not accepted, so an error status (transport spec).
-      if (reply !== undefined && !hasRequests) status ??= 400;
       if (reply === undefined) {
         if (!hasRequests) sendEmpty(res, 202, headers);
         // A cancelled request gets no reply: an event stream that ends with no further event.
         else if (!accept.sse || !this.startStream()) sendEmpty(res, 204, headers);
-      } else if (!res.destroyed && (status !== undefined || accept.json || !accept.sse || !this.startStream())) {
-        // A refusal with its own status (400, 404) is JSON even to an SSE-only client.
-        this.mode = 'done';
-        this.endLive();
-        this.releaseReserved();
-        sendJson(res, status ?? (isUnaddressedError(reply) ? 400 : 200), reply, headers);
-        return;
-      } else if (res.destroyed) {
-        this.emit(reply);
+      } else {
+        const status = httpStatusFor(reply, hasRequests);
+        if (!res.destroyed && (status !== 200 || accept.json || !accept.sse || !this.startStream())) {
+          this.mode = 'done';
+          this.endLive();
+          this.releaseReserved();
+          sendJson(res, status, reply, headers);
+          return;
+        }
+        if (res.destroyed) this.emit(reply);
       }
     }
     if (this.mode === 'sse' && reply !== undefined) this.emit(reply);
@@ -154,9 +156,4 @@ export class PostExchange {
     // A resumed connection that is carrying this stream ends with it.
     if (this.live.sink && this.live.sink !== this.sink) this.live.sink.end();
   }
-}
-
-/** An error that answers no request (parse error, refused batch): HTTP 400, as the SDKs do. */
-function isUnaddressedError(reply: Reply): boolean {
-  return !Array.isArray(reply) && 'error' in reply && reply.id === null;
 }

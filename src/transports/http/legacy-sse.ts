@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../clock.ts';
 import type { Context, ServerApp } from '../../protocol/context.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
 import { handle } from '../../protocol/handle.ts';
 import type { OutgoingMessage, Reply } from '../../protocol/messages.ts';
 import { isInitializeEraVersion } from '../../protocol/versions.ts';
 import { readMessage } from './message.ts';
-import { sendEmpty, sendRpcError, sendUnavailable, TransportErrorCode } from './reply.ts';
+import { sendEmpty, sendRpcError, sendUnavailable } from './reply.ts';
 import { acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
 import { SseSink, type StreamRegistry } from './sse.ts';
@@ -37,7 +38,7 @@ export class LegacySseEndpoint {
   open(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
     const { store } = this.options;
     if (!acceptance(header(req, 'accept')).sse) {
-      return sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', caller.headers);
+      return sendRpcError(res, 406, ErrorCode.ServerError, 'Not Acceptable: Accept must allow text/event-stream', caller.headers);
     }
     const slot = this.options.streams.take(caller.key);
     if (typeof slot === 'string') return sendUnavailable(res, slot, caller.headers);
@@ -58,17 +59,17 @@ export class LegacySseEndpoint {
     const { headers } = caller;
     const sessionId = query.get('sessionId');
     if (!sessionId)
-      return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: the sessionId query parameter is required', headers);
+      return sendRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: the sessionId query parameter is required', headers);
     const session = this.options.store.get(sessionId);
     if (!session || session.kind !== 'legacy' || session.owner !== caller.key || !session.stream?.isOpen) {
-      return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
+      return sendRpcError(res, 404, ErrorCode.SessionNotFound, 'Session not found', headers);
     }
     const version = header(req, 'mcp-protocol-version');
     if (version !== undefined && !isInitializeEraVersion(version)) {
       return sendRpcError(
         res,
         400,
-        TransportErrorCode.Generic,
+        ErrorCode.ServerError,
         `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
         headers,
       );

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode } from '../../protocol/errors.ts';
 import { parseErrorResponse } from '../../protocol/messages.ts';
-import { sendJson, sendRpcError, TransportErrorCode, type Headers } from './reply.ts';
+import { sendJson, sendRpcError, type Headers } from './reply.ts';
 import { header, isJsonContentType, readBody } from './request.ts';
 
 /**
@@ -15,12 +16,12 @@ export async function readMessage(
   headers: Headers,
 ): Promise<{ message: unknown } | undefined> {
   if (!isJsonContentType(header(req, 'content-type'))) {
-    sendRpcError(res, 415, TransportErrorCode.Generic, 'Unsupported Media Type: Content-Type must be application/json', headers);
+    sendRpcError(res, 415, ErrorCode.ServerError, 'Unsupported Media Type: Content-Type must be application/json', headers);
     return undefined;
   }
   const body = await readBody(req, maxBytes);
   if (!body.ok) {
-    const code = body.status === 400 ? -32700 : TransportErrorCode.Generic;
+    const code = body.status === 400 ? ErrorCode.ParseError : ErrorCode.ServerError;
     sendRpcError(res, body.status, code, body.message, body.status === 400 ? headers : { ...headers, connection: 'close' });
     return undefined;
   }

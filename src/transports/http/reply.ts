@@ -1,7 +1,5 @@
 import type { ServerResponse } from 'node:http';
-
-/** Codes for errors of the HTTP layer itself (the JSON-RPC "server error" range). */
-export const TransportErrorCode = { Generic: -32000, SessionNotFound: -32001 } as const;
+import { ErrorCode } from '../../protocol/errors.ts';
 
 export type Headers = Record<string, string | number | string[]>;
 
@@ -61,5 +59,5 @@ const UNAVAILABLE: Record<string, string> = {
 /** 503 with a JSON-RPC error and Retry-After: a cap is reached (the caller's own, or the server's). */
 export function sendUnavailable(res: ServerResponse, setting: string, headers: Headers = {}): void {
   const why = UNAVAILABLE[setting] ?? 'a limit is reached';
-  sendRpcError(res, 503, TransportErrorCode.Generic, `Service Unavailable: ${why} (${setting})`, { ...headers, 'retry-after': 5 });
+  sendRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${why} (${setting})`, { ...headers, 'retry-after': 5 });
 }

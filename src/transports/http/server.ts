@@ -3,15 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../../clock.ts';
 import { perKeyCap, type KeyRing } from '../../keys.ts';
 import type { ServerApp } from '../../protocol/context.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
 import { identify } from './auth.ts';
 import { ConnectionGuard, defaultMaxConnections } from './connections.ts';
 import { EventBudget } from './event-log.ts';
 import { LegacySseEndpoint, MESSAGES_PATH } from './legacy-sse.ts';
 import { hostHeaderProblem, Perimeter } from './perimeter.ts';
-import { sendEmpty, sendJson, sendRpcError, TransportErrorCode } from './reply.ts';
+import { sendEmpty, sendJson, sendRpcError } from './reply.ts';
 import { SessionStore } from './sessions.ts';
 import { StreamRegistry } from './sse.ts';
-import { StreamableEndpoint, type Caller } from './streamable.ts';
+import { SessionStreams } from './session-streams.ts';
+import { StreamablePost, type Caller } from './streamable.ts';
 
 export interface HttpOptions {
   app: ServerApp;
@@ -133,7 +135,8 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
   );
 
   const common = { app, store, maxBodyBytes: options.maxBodyBytes, streams, clock };
-  const streamable = new StreamableEndpoint({ ...common, stateless: options.stateless });
+  const streamable = new StreamablePost({ ...common, stateless: options.stateless });
+  const sessionStreams = new SessionStreams({ store, stateless: options.stateless, streams, clock, post: streamable });
   const legacy = new LegacySseEndpoint(common);
 
   const health = (req: IncomingMessage, res: ServerResponse): void => {
@@ -174,7 +177,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     if (path === HEALTH_PATH) return health(req, res);
     const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH || path === METRICS_PATH;
     if (draining) {
-      return sendRpcError(res, 503, TransportErrorCode.Generic, 'Service Unavailable: the server is shutting down', {
+      return sendRpcError(res, 503, ErrorCode.ServerError, 'Service Unavailable: the server is shutting down', {
         connection: 'close',
         'retry-after': 5,
       });
@@ -182,7 +185,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     const hostProblem = perimeter.checkHost(req) ?? perimeter.checkOrigin(req);
     if (hostProblem) {
       log.warn('request refused at the perimeter', { path: path.slice(0, 100), reason: hostProblem });
-      return sendRpcError(res, 403, TransportErrorCode.Generic, hostProblem);
+      return sendRpcError(res, 403, ErrorCode.ServerError, hostProblem);
     }
     const cors = perimeter.corsHeaders(req);
     if (req.method === 'OPTIONS' && known) return sendEmpty(res, 204, { ...cors, ...PREFLIGHT_HEADERS });
@@ -196,7 +199,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
         return sendRpcError(
           res,
           401,
-          TransportErrorCode.Generic,
+          ErrorCode.ServerError,
           'Unauthorized: send a valid API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"',
           {
             ...cors,
@@ -213,9 +216,9 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
       case MCP_PATH:
         // A POST counts as in flight until its answer is written whole, so shutdown waits for it.
         if (method === 'POST') return track(streamable.post(req, res, caller));
-        if (method === 'GET') return streamable.get(req, res, caller);
-        if (method === 'DELETE') return streamable.delete(req, res, caller);
-        return methodNotAllowed(res, streamable.allow, cors);
+        if (method === 'GET') return sessionStreams.get(req, res, caller);
+        if (method === 'DELETE') return sessionStreams.delete(req, res, caller);
+        return methodNotAllowed(res, sessionStreams.allow, cors);
       case SSE_PATH:
         if (method === 'GET') return legacy.open(req, res, caller);
         return methodNotAllowed(res, 'GET', cors);
@@ -255,7 +258,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
       connections.request(req, res);
       route(req, res).catch((error: unknown) => {
         log.error('unexpected failure serving an HTTP request', { error });
-        if (!res.headersSent) sendRpcError(res, 500, -32603, 'Internal error');
+        if (!res.headersSent) sendRpcError(res, 500, ErrorCode.InternalError, 'Internal error');
         else res.destroy();
       });
     },
@@ -313,5 +316,5 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string, headers: Record<string, string>): void {
-  sendRpcError(res, 405, TransportErrorCode.Generic, `Method Not Allowed: use ${allow}`, { ...headers, allow });
+  sendRpcError(res, 405, ErrorCode.ServerError, `Method Not Allowed: use ${allow}`, { ...headers, allow });
 }

@@ -1,25 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../clock.ts';
 import type { Context, ServerApp } from '../../protocol/context.ts';
+import { eraOf, type McpHeaders } from '../../protocol/era.ts';
+import { ErrorCode } from '../../protocol/errors.ts';
 import { handle } from '../../protocol/handle.ts';
-import { classify, errorResponse, isObject, type Reply } from '../../protocol/messages.ts';
-import type { ModernRejection } from '../../protocol/modern.ts';
+import { isObject, type Reply } from '../../protocol/messages.ts';
 import { CancelScopes, Session } from '../../protocol/session.ts';
-import {
-  DEFAULT_HTTP_VERSION,
-  isInitializeEraVersion,
-  isModernVersionString,
-  isSupportedVersion,
-  type InitializeEraVersion,
-} from '../../protocol/versions.ts';
-import { EventLog } from './event-log.ts';
+import { DEFAULT_HTTP_VERSION, featuresOf, isInitializeEraVersion } from '../../protocol/versions.ts';
 import { PostExchange } from './exchange.ts';
-import { checkModernHeaders } from './modern-headers.ts';
-import { sendEmpty, sendJson, sendRpcError, sendUnavailable, TransportErrorCode, type Headers } from './reply.ts';
 import { readMessage } from './message.ts';
-import { acceptance, header } from './request.ts';
+import { type Headers, sendRpcError, sendUnavailable } from './reply.ts';
+import { type Acceptance, acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
-import { SseSink, type StreamRegistry } from './sse.ts';
+import type { StreamRegistry, StreamSlot } from './sse.ts';
 
 export interface StreamableOptions {
   app: ServerApp;
@@ -38,11 +31,30 @@ export interface Caller {
   headers: Headers;
 }
 
-const ALLOW = 'GET, POST, DELETE';
-const STATELESS_ALLOW = 'POST';
+/** How one POST is served: on which protocol state, and what its connection closing means. */
+interface Dispatch {
+  protocol: Session;
+  /** In a session, events are logged for a resume and a disconnect is not a cancel. */
+  session: HttpSession | undefined;
+  /** A session this POST opens (initialize): stored, and named in Mcp-Session-Id, if it succeeds. */
+  opens?: HttpSession;
+  /** A stream slot taken before the request ran (a subscription). */
+  slot?: StreamSlot;
+}
 
-/** The Streamable HTTP transport's endpoint, /mcp: POST, GET and DELETE. */
-export class StreamableEndpoint {
+/** The MCP header values of a request, as plain data for the protocol core. */
+export function mcpHeadersOf(req: IncomingMessage): McpHeaders {
+  return { protocolVersion: header(req, 'mcp-protocol-version'), method: header(req, 'mcp-method'), name: header(req, 'mcp-name') };
+}
+
+/**
+ * The Streamable HTTP transport's POST on /mcp. Which era a message belongs to is the
+ * protocol core's decision (`eraOf`, from the body and the header values); this routes it to
+ * the right protocol state and frames the answer, whose status the reply decides. One path
+ * (`dispatch`) serves every POST: 2026-07-28 requests, stateless ones, a session's, and the
+ * initialize that opens a session.
+ */
+export class StreamablePost {
   private readonly options: StreamableOptions;
   /** Stateless mode: each key's requests in flight, so a cancel in a POST of its own finds its call. */
   private readonly scopes = new CancelScopes();
@@ -51,282 +63,82 @@ export class StreamableEndpoint {
     this.options = options;
   }
 
-  get allow(): string {
-    return this.options.stateless ? STATELESS_ALLOW : ALLOW;
-  }
-
   async post(req: IncomingMessage, res: ServerResponse, caller: Caller): Promise<void> {
     const { options } = this;
-    const headers = caller.headers;
+    const { headers } = caller;
     const accept = acceptance(header(req, 'accept'));
     if (!accept.json && !accept.sse) {
-      return sendRpcError(
-        res,
-        406,
-        TransportErrorCode.Generic,
-        'Not Acceptable: Accept must allow application/json or text/event-stream',
-        headers,
-      );
+      return sendRpcError(res, 406, ErrorCode.ServerError, 'Not Acceptable: Accept must allow application/json or text/event-stream', headers);
     }
     const read = await readMessage(req, res, options.maxBodyBytes, headers);
     if (!read) return;
     const { message } = read;
-    const version = header(req, 'mcp-protocol-version');
-    // 2026-07-28 requests (by header or by body) are told apart before anything else.
-    const modernHeader = version !== undefined && isModernVersionString(version.trim());
-    if (modernHeader || isModernMessage(message)) return this.serveModern(req, res, message, accept, caller, modernHeader);
-    if (version !== undefined && !isInitializeEraVersion(version)) {
-      return sendRpcError(
-        res,
-        400,
-        TransportErrorCode.Generic,
-        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
-        headers,
-      );
+    const mcpHeaders = mcpHeadersOf(req);
+
+    if (eraOf(message, mcpHeaders) === 'modern') {
+      // No session, no initialize; a subscription is nothing but a stream, so it needs a slot first.
+      let slot: StreamSlot | undefined;
+      if (isObject(message) && message.method === 'subscriptions/listen' && 'id' in message) {
+        const taken = options.streams.take(caller.key);
+        if (typeof taken === 'string') return sendUnavailable(res, taken, headers);
+        slot = taken;
+      }
+      return this.dispatch(res, message, accept, caller, mcpHeaders, { protocol: new Session({ stateless: true }), session: undefined, ...(slot ? { slot } : {}) });
     }
 
+    const version = mcpHeaders.protocolVersion;
+    if (version !== undefined && !isInitializeEraVersion(version)) {
+      return sendRpcError(res, 400, ErrorCode.ServerError, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
+    }
     if (options.stateless) {
       const protocol = new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION, scope: this.scopes.of(caller.key) });
-      return this.serve(req, res, message, accept, caller, undefined, protocol);
+      return this.dispatch(res, message, accept, caller, mcpHeaders, { protocol, session: undefined });
     }
-
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) {
       if (!isInitialize(message)) {
-        return sendRpcError(
-          res,
-          400,
-          TransportErrorCode.Generic,
-          'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)',
-          headers,
-        );
+        return sendRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)', headers);
       }
-      return this.initialize(req, res, message, accept, caller);
+      const noRoom = options.store.reserve(caller.key);
+      if (noRoom) return sendUnavailable(res, noRoom, headers);
+      const opens = new HttpSession('streamable', caller.key, options.store.eventBudget, options.clock);
+      return this.dispatch(res, message, accept, caller, mcpHeaders, { protocol: opens.protocol, session: undefined, opens });
     }
     const session = this.session(sessionId, caller);
-    if (!session) return sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
-    return this.serve(req, res, message, accept, caller, session, session.protocol);
-  }
-
-  /** The session a GET or DELETE names, or undefined once the refusal has been sent. */
-  private sessionOf(req: IncomingMessage, res: ServerResponse, caller: Caller, method: 'GET' | 'DELETE'): HttpSession | undefined {
-    const { headers } = caller;
-    if (this.options.stateless) {
-      const what = method === 'GET' ? 'has no GET stream' : 'has no sessions';
-      sendRpcError(res, 405, TransportErrorCode.Generic, `Method Not Allowed: stateless mode ${what}`, {
-        ...headers,
-        allow: STATELESS_ALLOW,
-      });
-      return undefined;
-    }
-    const sessionId = header(req, 'mcp-session-id');
-    const refusal = this.sessionlessRefusal(req, sessionId, method);
-    if (refusal) {
-      sendRpcError(res, refusal.status, refusal.code, refusal.message, { ...headers, ...refusal.headers });
-      return undefined;
-    }
-    if (method === 'GET' && !acceptance(header(req, 'accept')).sse) {
-      sendRpcError(res, 406, TransportErrorCode.Generic, 'Not Acceptable: Accept must allow text/event-stream', headers);
-      return undefined;
-    }
-    if (sessionId === undefined) {
-      sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: Mcp-Session-Id header is required', headers);
-      return undefined;
-    }
-    const session = this.session(sessionId, caller);
-    if (!session) sendRpcError(res, 404, TransportErrorCode.SessionNotFound, 'Session not found', headers);
-    return session;
-  }
-
-  get(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
-    const { headers } = caller;
-    const session = this.sessionOf(req, res, caller, 'GET');
-    if (!session) return;
-    session.touch();
-
-    const lastEventId = header(req, 'last-event-id');
-    if (lastEventId !== undefined) {
-      const position = EventLog.parse(lastEventId);
-      if (!position) return sendRpcError(res, 400, TransportErrorCode.Generic, 'Bad Request: malformed Last-Event-ID', headers);
-      // The GET stream carries no messages of its own: resuming it is opening it again.
-      if (!position.stream.startsWith('g')) return this.resume(res, session, position, caller);
-    }
-
-    if (session.stream?.isOpen)
-      return sendRpcError(res, 409, TransportErrorCode.Generic, 'Conflict: this session already has an open GET stream', headers);
-    const slot = this.options.streams.take(caller.key);
-    if (typeof slot === 'string') return sendUnavailable(res, slot, headers);
-    // It carries nothing of its own here, so it ends after MCP_STREAM_IDLE_MS; the client reconnects.
-    const sink = new SseSink(this.options.streams, slot, res, this.options.clock, { headers, endsWhenIdle: true });
-    session.stream = sink;
-    if (primes(session.protocol.version)) sink.prime(session.events.nextId(session.nextStreamKey('g')));
-    sink.onClose(() => {
-      if (session.stream === sink) session.stream = undefined;
-    });
-  }
-
-  delete(req: IncomingMessage, res: ServerResponse, caller: Caller): void {
-    const session = this.sessionOf(req, res, caller, 'DELETE');
-    if (!session) return;
-    this.options.store.delete(session.id, 'deleted by the client');
-    sendEmpty(res, 204, caller.headers);
-  }
-
-  /**
-   * GET and DELETE belong to initialize-era sessions: without a session id, a 2026-07-28
-   * client gets 405 (that revision has neither); any other version header must be one we serve.
-   */
-  private sessionlessRefusal(
-    req: IncomingMessage,
-    sessionId: string | undefined,
-    method: string,
-  ): { status: number; code: number; message: string; headers?: Headers } | undefined {
-    const version = header(req, 'mcp-protocol-version')?.trim();
-    if (version === undefined) return undefined;
-    if (sessionId === undefined && isModernVersionString(version)) {
-      // 2026-07-28 reserves -32000..-32019 for legacy use, so this refusal uses -32600.
-      return {
-        status: 405,
-        code: -32600,
-        message: `Method Not Allowed: protocol ${version} has no ${method} on the MCP endpoint; POST requests`,
-        headers: { allow: 'POST' },
-      };
-    }
-    if (!isSupportedVersion(version)) {
-      return {
-        status: 400,
-        code: TransportErrorCode.Generic,
-        message: `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
-      };
-    }
-    return undefined;
-  }
-
-  /**
-   * A 2026-07-28 request: no session, no initialize, headers checked against the body, and
-   * a disconnect cancels (nothing can resume). Envelope, header and version refusals are 400;
-   * an unknown method is 404.
-   */
-  private async serveModern(
-    req: IncomingMessage,
-    res: ServerResponse,
-    message: unknown,
-    accept: { json: boolean; sse: boolean },
-    caller: Caller,
-    modernHeader: boolean,
-  ): Promise<void> {
-    const { headers } = caller;
-    if (Array.isArray(message)) {
-      return sendJson(
-        res,
-        400,
-        errorResponse(null, { code: -32600, message: 'Invalid Request: JSON-RPC batches are not part of protocol 2026-07-28' }),
-        headers,
-      );
-    }
-    const incoming = classify(message);
-    // A subscription is nothing but a stream, so it needs a stream slot before it starts.
-    let slot;
-    if (incoming.kind === 'request' && incoming.message.method === 'subscriptions/listen') {
-      slot = this.options.streams.take(caller.key);
-      if (typeof slot === 'string') return sendUnavailable(res, slot, headers);
-    }
-    const exchange = new PostExchange({
-      ...this.exchangeBase(res, accept, caller),
-      headers,
-      session: undefined,
-      prime: false,
-      hasRequests: incoming.kind === 'request',
-      ...(slot ? { slot } : {}),
-    });
-    const gone = new AbortController();
-    const onClose = (): void => {
-      if (res.writableFinished) return;
-      exchange.detach();
-      gone.abort();
-    };
-    res.on('close', onClose);
-    let rejected: ModernRejection | undefined;
-    const ctx: Context = {
-      app: this.options.app,
-      session: new Session({ stateless: true }),
-      notify: (m) => exchange.notify(m),
-      signal: gone.signal,
-      origin: { transport: 'streamable-http', key: caller.key || undefined },
-      modern: modernHeader,
-      checkHeaders: (request) => checkModernHeaders(req, request),
-      onModernRejection: (stage) => (rejected = stage),
-    };
-    let reply: Reply | undefined;
-    try {
-      reply = await handle(message, ctx);
-    } finally {
-      res.off('close', onClose);
-    }
-    const code = reply !== undefined && !Array.isArray(reply) && 'error' in reply ? reply.error.code : undefined;
-    exchange.finish(reply, rejected ? 400 : code === -32601 ? 404 : undefined);
+    if (!session) return sendRpcError(res, 404, ErrorCode.SessionNotFound, 'Session not found', headers);
+    return this.dispatch(res, message, accept, caller, mcpHeaders, { protocol: session.protocol, session });
   }
 
   /** A session the caller may use: it exists, is open, and was opened with the caller's key. */
-  private session(id: string, caller: Caller): HttpSession | undefined {
+  session(id: string, caller: Caller): HttpSession | undefined {
     const session = this.options.store.get(id);
     return session && session.kind === 'streamable' && session.owner === caller.key ? session : undefined;
   }
 
-  private async initialize(
-    req: IncomingMessage,
+  private async dispatch(
     res: ServerResponse,
     message: unknown,
-    accept: { json: boolean; sse: boolean },
+    accept: Acceptance,
     caller: Caller,
+    mcpHeaders: McpHeaders,
+    how: Dispatch,
   ): Promise<void> {
-    const { store } = this.options;
-    const noRoom = store.reserve(caller.key);
-    if (noRoom) return sendUnavailable(res, noRoom, caller.headers);
-    const session = new HttpSession('streamable', caller.key, store.eventBudget, this.options.clock);
-    const reply = await handle(message, {
-      app: this.options.app,
-      session: session.protocol,
-      notify: () => undefined,
-      origin: { transport: 'streamable-http', key: caller.key || undefined },
-    });
-    const ok = reply !== undefined && !Array.isArray(reply) && 'result' in reply;
-    const lateNoRoom = ok ? store.add(session) : undefined;
-    if (lateNoRoom) return sendUnavailable(res, lateNoRoom, caller.headers);
-    const exchange = new PostExchange({
-      ...this.exchangeBase(res, accept, caller),
-      headers: ok ? { ...caller.headers, 'mcp-session-id': session.id } : caller.headers,
-      session: undefined,
-      prime: false,
-      hasRequests: true,
-    });
-    exchange.finish(reply);
-  }
-
-  private async serve(
-    req: IncomingMessage,
-    res: ServerResponse,
-    message: unknown,
-    accept: { json: boolean; sse: boolean },
-    caller: Caller,
-    session: HttpSession | undefined,
-    protocol: Session,
-  ): Promise<void> {
-    const { headers } = caller;
+    const { session, protocol, opens } = how;
     const exchange = new PostExchange({
       streams: this.options.streams,
       clock: this.options.clock,
       owner: caller.key,
       res,
       accept,
-      headers,
+      headers: caller.headers,
       session,
-      prime: session !== undefined && primes(protocol.version),
+      prime: session !== undefined && protocol.version !== undefined && featuresOf(protocol.version).primingEvent,
       hasRequests: hasRequests(message),
+      ...(how.slot ? { slot: how.slot } : {}),
     });
-    // In a session a disconnect is not a cancel (the client can resume); without one, nothing
-    // could receive the reply, so the call is aborted.
-    const gone = session ? undefined : new AbortController();
+    // In a session a disconnect is not a cancel (the client can resume); without one nothing
+    // could receive the reply, so the call is aborted (2026-07-28: closing the stream is the cancel).
+    const gone = session || opens ? undefined : new AbortController();
     const onClose = (): void => {
       if (res.writableFinished) return;
       exchange.detach();
@@ -337,7 +149,8 @@ export class StreamableEndpoint {
       app: this.options.app,
       session: protocol,
       notify: (m) => exchange.notify(m),
-      origin: { transport: 'streamable-http', key: caller.key || undefined },
+      origin: { transport: 'streamable-http', ...(caller.key ? { key: caller.key } : {}) },
+      headers: mcpHeaders,
       ...(gone ? { signal: gone.signal } : {}),
     };
     const ended = session?.beginExchange();
@@ -348,45 +161,12 @@ export class StreamableEndpoint {
       ended?.();
       res.off('close', onClose);
     }
-    exchange.finish(reply);
+    if (!opens) return exchange.finish(reply);
+    const opened = reply !== undefined && !Array.isArray(reply) && 'result' in reply;
+    const noRoom = opened ? this.options.store.add(opens) : undefined;
+    if (noRoom) return sendUnavailable(res, noRoom, caller.headers);
+    exchange.finish(reply, opened ? { 'mcp-session-id': opens.id } : undefined);
   }
-
-  private exchangeBase(res: ServerResponse, accept: { json: boolean; sse: boolean }, caller: Caller) {
-    return { streams: this.options.streams, clock: this.options.clock, owner: caller.key, res, accept };
-  }
-
-  private resume(res: ServerResponse, session: HttpSession, position: { stream: string; seq: number }, caller: Caller): void {
-    const { headers } = caller;
-    const live = session.liveStreams.get(position.stream);
-    const missed = session.events.after(position.stream, position.seq);
-    if (!live && missed.length === 0) {
-      // The stream has ended and nothing is left to replay: stop clients that would poll forever.
-      return sendRpcError(
-        res,
-        405,
-        TransportErrorCode.Generic,
-        'Method Not Allowed: that stream has ended and has nothing left to replay',
-        { ...headers, allow: ALLOW },
-      );
-    }
-    const slot = this.options.streams.take(caller.key);
-    if (typeof slot === 'string') return sendUnavailable(res, slot, headers);
-    const sink = new SseSink(this.options.streams, slot, res, this.options.clock, { headers });
-    for (const event of missed) sink.send(event.data, event.id);
-    if (!live) return sink.end();
-    live.sink?.end();
-    live.sink = sink;
-    sink.onClose(() => {
-      if (live.sink === sink) live.sink = undefined;
-    });
-  }
-}
-
-/** A single request whose `_meta` names its protocol version. */
-function isModernMessage(message: unknown): boolean {
-  if (!isObject(message) || !('id' in message) || !isObject(message.params)) return false;
-  const meta = message.params._meta;
-  return isObject(meta) && 'io.modelcontextprotocol/protocolVersion' in meta;
 }
 
 function isInitialize(message: unknown): boolean {
@@ -396,9 +176,4 @@ function isInitialize(message: unknown): boolean {
 function hasRequests(message: unknown): boolean {
   const items = Array.isArray(message) ? message : [message];
   return items.some((item) => isObject(item) && 'method' in item && 'id' in item);
-}
-
-/** Clients on 2025-11-25 and later get a priming event at the start of each stream. */
-function primes(version: InitializeEraVersion | undefined): boolean {
-  return version !== undefined && version >= '2025-11-25';
 }

@@ -1,11 +1,17 @@
-import type { IncomingMessage } from 'node:http';
-import { ErrorCode, WireError } from '../../protocol/errors.ts';
-import { isObject, type JsonRpcRequest } from '../../protocol/messages.ts';
-import { META } from '../../protocol/modern.ts';
-import { header } from './request.ts';
+import type { McpHeaders } from './era.ts';
+import { ErrorCode, WireError } from './errors.ts';
+import { isObject, type JsonRpcRequest } from './messages.ts';
+import { META } from './modern.ts';
 
-/** Which body field a method's `Mcp-Name` header mirrors (2026-07-28 Streamable HTTP). */
-const NAME_SOURCES: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+/**
+ * Which body field a method's `Mcp-Name` header mirrors (2026-07-28 Streamable HTTP). A Map:
+ * a method named "constructor" must find nothing here.
+ */
+const NAME_SOURCES = new Map<string, 'name' | 'uri'>([
+  ['tools/call', 'name'],
+  ['prompts/get', 'name'],
+  ['resources/read', 'uri'],
+]);
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -15,15 +21,15 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * resources/read) the name or uri. Values are trimmed, `=?base64?…?=` values decoded, and
  * compared case-sensitively. A failure is -32020 (HeaderMismatch).
  */
-export function checkModernHeaders(req: IncomingMessage, request: JsonRpcRequest): WireError | undefined {
+export function checkModernHeaders(headers: McpHeaders, request: JsonRpcRequest): WireError | undefined {
   const meta = isObject(request.params?._meta) ? request.params._meta : {};
   const problem =
-    compare('MCP-Protocol-Version', header(req, 'mcp-protocol-version'), meta[META.protocolVersion], false) ??
-    compare('Mcp-Method', header(req, 'mcp-method'), request.method, false);
+    compare('MCP-Protocol-Version', headers.protocolVersion, meta[META.protocolVersion], false) ??
+    compare('Mcp-Method', headers.method, request.method, false);
   if (problem) return problem;
-  const source = NAME_SOURCES[request.method];
+  const source = NAME_SOURCES.get(request.method);
   if (source === undefined) return undefined;
-  return compare('Mcp-Name', header(req, 'mcp-name'), request.params?.[source], true);
+  return compare('Mcp-Name', headers.name, request.params?.[source], true);
 }
 
 const SENTINEL_OPEN = '=?base64?';

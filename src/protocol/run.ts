@@ -1,0 +1,109 @@
+import { CancelledError } from '../errors.ts';
+import type { CallContext, CallNotes, Context } from './context.ts';
+import { ErrorCode, WireError } from './errors.ts';
+import { passes, type LogLevel } from './logging.ts';
+import {
+  errorResponse,
+  isObject,
+  notification,
+  resultResponse,
+  type JsonObject,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from './messages.ts';
+import type { MethodHandler } from './methods.ts';
+import { featuresOf, type ProtocolVersion } from './versions.ts';
+
+/** How a request runs: its revision, and the level at which it gets log messages (none if undefined). */
+export interface RunMode {
+  version: ProtocolVersion;
+  logLevel: () => LogLevel | undefined;
+  decorate?: (result: JsonObject) => JsonObject;
+}
+
+/** Refuses an id already in flight on this session (MCP forbids reusing one). */
+export function assertIdFree(request: JsonRpcRequest, ctx: Context): void {
+  if (ctx.session.has(request.id)) {
+    throw new WireError(
+      ErrorCode.InvalidRequest,
+      `Invalid Request: id ${JSON.stringify(request.id)} is already in use by a request in flight`,
+    );
+  }
+}
+
+/**
+ * Runs a method handler as an in-flight, cancellable request: one AbortController, aborted by
+ * every cancel path (notifications/cancelled, the transport closing). Resolves undefined once
+ * cancelled: a cancelled request gets no reply.
+ */
+export async function run(
+  request: JsonRpcRequest,
+  params: JsonObject,
+  handler: MethodHandler,
+  ctx: Context,
+  notes: CallNotes,
+  mode: RunMode,
+): Promise<JsonRpcResponse | undefined> {
+  const { id } = request;
+  const { session, app } = ctx;
+  const { version } = mode;
+  const controller = new AbortController();
+  session.track(id, controller);
+  const onTransportAbort = (): void => void session.cancel(id, 'the transport closed');
+  ctx.signal?.addEventListener('abort', onTransportAbort, { once: true });
+  if (ctx.signal?.aborted) onTransportAbort();
+
+  let settled = false;
+  // Only a cancel (CancelledError) silences a request; a tool's own abort (its deadline) does not.
+  const isCancelled = (): boolean => controller.signal.aborted && controller.signal.reason instanceof CancelledError;
+  const notify = (message: JsonRpcNotification): void => {
+    if (!settled && !isCancelled()) ctx.notify(message);
+  };
+  const call: CallContext = {
+    id,
+    version,
+    features: featuresOf(version),
+    signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
+    get cancelled() {
+      return isCancelled();
+    },
+    progressToken: progressTokenOf(params),
+    app,
+    session,
+    caller: ctx.origin?.key,
+    notes,
+    notify,
+    log: (level: LogLevel, data: unknown) => {
+      const threshold = mode.logLevel();
+      if (threshold !== undefined && passes(level, threshold)) notify(notification('notifications/message', { level, logger: app.name, data }));
+    },
+  };
+  try {
+    const result = await handler(params, call);
+    if (isCancelled()) return undefined;
+    return resultResponse(id, mode.decorate ? mode.decorate(result) : result);
+  } catch (error) {
+    // A cancelled request gets no reply, whatever its handler threw on the way out.
+    return isCancelled() ? undefined : errorReply(id, error, ctx);
+  } finally {
+    settled = true;
+    ctx.signal?.removeEventListener('abort', onTransportAbort);
+    session.untrack(id, controller);
+  }
+}
+
+/** A WireError serializes itself; anything else is the server's own fault (-32603, logged). */
+export function errorReply(id: JsonRpcRequest['id'], error: unknown, ctx: Context): JsonRpcResponse {
+  if (error instanceof WireError) return errorResponse(id, error.toJSON());
+  ctx.app.log.error('internal error while handling a request', { id, error });
+  return errorResponse(id, { code: ErrorCode.InternalError, message: 'Internal error' });
+}
+
+function progressTokenOf(params: JsonObject): string | number | undefined {
+  const meta = params._meta;
+  if (!isObject(meta)) return undefined;
+  const token = meta.progressToken;
+  return typeof token === 'string' || (typeof token === 'number' && Number.isFinite(token)) ? token : undefined;
+}
