@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock, type Sleep } from './clock.ts';
 import type { Config } from './config.ts';
 import { KeyRing } from './keys.ts';
 import type { Logger } from './log.ts';
@@ -27,7 +27,16 @@ export interface RelayApp {
 }
 
 /** Assembles the server: identity, the `generate` tool, and its upstream (built on first call). */
-export function createRelayApp(config: Config, log: Logger, options: { keys?: KeyRing; clock?: Clock } = {}): RelayApp {
+export interface RelayOptions {
+  keys?: KeyRing;
+  clock?: Clock;
+  /** How waits between upstream attempts are taken (the clock's own by default; tests pass a virtual one). */
+  sleep?: Sleep;
+  /** Jitter for retry backoff. */
+  random?: () => number;
+}
+
+export function createRelayApp(config: Config, log: Logger, options: RelayOptions = {}): RelayApp {
   const telemetry = new Telemetry(log);
   const clock = options.clock ?? systemClock;
   const keys = options.keys ?? new KeyRing(config.apiKeys.map((k) => ({ ...k, policy: {} })));
@@ -43,10 +52,14 @@ export function createRelayApp(config: Config, log: Logger, options: { keys?: Ke
               apiKey: config.openaiApiKey ?? '',
               userAgent: `${NAME}/${VERSION}`,
               log,
+              clock,
             }),
             {
               maxRetries: config.maxRetries,
               log,
+              clock,
+              ...(options.sleep ? { sleep: options.sleep } : {}),
+              ...(options.random ? { random: options.random } : {}),
               onAttempt: (status, seconds) => telemetry.upstreamAttempt(status, seconds),
             },
           ));

@@ -21,3 +21,22 @@ export const systemClock: Clock = {
     if (timer !== undefined) clearTimeout(timer as NodeJS.Timeout);
   },
 };
+
+/** Waits `ms` on the clock; rejects with the signal's reason if it aborts first. */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+export function sleepOn(clock: Clock): Sleep {
+  return (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const onAbort = (): void => {
+        clock.clearTimeout(timer);
+        reject(signal.reason);
+      };
+      const timer = clock.setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+}

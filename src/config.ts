@@ -1,5 +1,6 @@
 import { LocalError } from './errors.ts';
 import { LOG_LEVEL_NAMES, type LogFormat, type LogLevelName } from './log.ts';
+import { SETTINGS } from './settings.ts';
 
 export const TRANSPORTS = ['streamable-http', 'sse', 'stdio'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
@@ -55,88 +56,6 @@ export interface Config {
   logFormat: LogFormat;
 }
 
-export const DEFAULT_REASONING_MODELS = 'o1*,o3*,o4*,gpt-5*,!gpt-5*chat*';
-
-/** One row per setting: its env var, its flag (if any), its default, and its help line. */
-interface Setting {
-  env: string;
-  flag?: string;
-  /** Shown in --help; `undefined` means "not set". */
-  default?: string;
-  help: string;
-  /** Never echoed back in messages. */
-  secret?: boolean;
-}
-
-export const SETTINGS: readonly Setting[] = [
-  { env: 'MCP_TRANSPORT', flag: '--transport', default: 'streamable-http', help: 'streamable-http, sse or stdio' },
-  { env: 'HOST', flag: '--host', default: '0.0.0.0', help: 'address the HTTP transports listen on' },
-  { env: 'PORT', flag: '--port', default: '8000', help: 'port the HTTP transports listen on' },
-  { env: 'MCP_UPSTREAM', flag: '--upstream', default: 'openai', help: 'openai, or echo (offline, no key needed)' },
-  { env: 'OPENAI_API_KEY', help: 'API key for the upstream (required with --upstream openai)', secret: true },
-  { env: 'OPENAI_BASE_URL', flag: '--base-url', default: 'https://api.openai.com/v1', help: 'any OpenAI-compatible API' },
-  { env: 'OPENAI_MODEL', flag: '--model', default: 'gpt-4o-mini', help: 'model used when a call names none' },
-  { env: 'OPENAI_TEMPERATURE', flag: '--temperature', default: '0.2', help: 'temperature used when a call names none (0-2)' },
-  {
-    env: 'OPENAI_TIMEOUT_MS',
-    flag: '--timeout-ms',
-    default: '60000',
-    help: 'upper bound on one call, retries and queueing included, in ms',
-  },
-  { env: 'OPENAI_MAX_RETRIES', flag: '--max-retries', default: '2', help: 'retries of 408, 409, 429, 5xx and connection failures' },
-  {
-    env: 'OPENAI_REASONING_MODELS',
-    flag: '--reasoning-models',
-    default: DEFAULT_REASONING_MODELS,
-    help: 'models sent max_completion_tokens and no default temperature (globs; ! excludes; none)',
-  },
-  { env: 'OPENAI_ALLOWED_MODELS', flag: '--allowed-models', help: 'models calls may use, comma-separated (unset: every model)' },
-  { env: 'OPENAI_MAX_TOKENS', flag: '--max-tokens', help: 'upper bound on max_tokens, applied also when a call sets none' },
-  {
-    env: 'MCP_MAX_PROMPT_CHARS',
-    flag: '--max-prompt-chars',
-    default: '200000',
-    help: 'longest prompt (with system) accepted, in characters',
-  },
-  { env: 'MCP_MAX_CONCURRENCY', flag: '--max-concurrency', default: '256', help: 'upstream calls at once; more wait in a queue' },
-  { env: 'MCP_MAX_QUEUE', flag: '--max-queue', default: '1024', help: 'calls waiting at most; past it a call is refused as busy' },
-  { env: 'MCP_API_KEY', help: 'key HTTP clients must send (generated at start when no key is set)', secret: true },
-  { env: 'MCP_API_KEYS', help: 'several client keys, name:key,name:key (names show in logs)', secret: true },
-  { env: 'MCP_AUTH', flag: '--auth', default: 'apikey', help: 'apikey, or none to turn HTTP authentication off' },
-  { env: 'MCP_ALLOWED_ORIGINS', flag: '--allowed-origins', help: 'extra Origins allowed, comma-separated (* for any)' },
-  { env: 'MCP_ALLOWED_HOSTS', flag: '--allowed-hosts', help: 'Host header values allowed, comma-separated' },
-  { env: 'MCP_STATELESS', flag: '--stateless', default: 'false', help: 'true: no sessions, every POST stands alone' },
-  { env: 'MCP_SESSION_IDLE_MS', flag: '--session-idle-ms', default: '1800000', help: 'an idle session expires after this long' },
-  { env: 'MCP_MAX_SESSIONS', flag: '--max-sessions', default: '1000', help: 'most sessions open at once' },
-  {
-    env: 'MCP_MAX_SSE_STREAMS',
-    flag: '--max-sse-streams',
-    default: '1000',
-    help: 'most event streams open at once (GET /mcp, /sse, subscriptions, POST answers)',
-  },
-  { env: 'MCP_KEYS_FILE', flag: '--keys-file', help: 'JSON file of client keys with per-key limits (re-read on SIGHUP)' },
-  {
-    env: 'MCP_MAX_SESSIONS_PER_KEY',
-    flag: '--max-sessions-per-key',
-    help: 'sessions one key may hold (default: all with one key, a quarter with several)',
-  },
-  { env: 'MCP_MAX_STREAMS_PER_KEY', flag: '--max-streams-per-key', help: 'event streams one key may hold open (default: as above)' },
-  { env: 'MCP_MAX_CALLS_PER_KEY', flag: '--max-calls-per-key', help: 'calls one key may have running or queued (default: as above)' },
-  {
-    env: 'MCP_STREAM_IDLE_MS',
-    flag: '--stream-idle-ms',
-    default: '600000',
-    help: 'an event stream that carries nothing this long is ended',
-  },
-  { env: 'MCP_MAX_BATCH', flag: '--max-batch', default: '32', help: 'most messages in one JSON-RPC batch (2025-03-26)' },
-  { env: 'MCP_MAX_CONNECTIONS', flag: '--max-connections', help: 'most TCP connections at once (default: from the open-file limit)' },
-  { env: 'MCP_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', default: '10000', help: 'time calls get to finish on SIGTERM' },
-  { env: 'MCP_REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms', default: '30000', help: 'time a client gets to send a request body' },
-  { env: 'MCP_MAX_BODY_BYTES', flag: '--max-body-bytes', default: '1048576', help: 'largest accepted message, in bytes' },
-  { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'debug, info, warn, error or silent (stderr)' },
-  { env: 'LOG_FORMAT', flag: '--log-format', default: 'json', help: 'json or text (stderr)' },
-];
-
 export type CliAction = { action: 'help' } | { action: 'version' } | { action: 'run'; config: Config };
 
 /** A configuration problem: the process prints the message and exits 1. */
@@ -171,7 +90,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
 
   const config: Config = {
     transport: oneOf(text('MCP_TRANSPORT'), TRANSPORTS, 'MCP_TRANSPORT'),
-    host: text('HOST'),
+    host: hostAddress(text('HOST')),
     port: integer(text('PORT'), 'PORT', 0, 65535),
     upstream: oneOf(text('MCP_UPSTREAM'), UPSTREAMS, 'MCP_UPSTREAM'),
     openaiApiKey: raw('OPENAI_API_KEY'),
@@ -209,7 +128,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
   };
   if (config.allowedModels.length > 0 && !config.allowedModels.includes(config.model)) {
     throw new ConfigError(
-      `OPENAI_MODEL (${quoteArg(config.model)}) must be one of OPENAI_ALLOWED_MODELS (${config.allowedModels.join(', ')}).`,
+      'OPENAI_MODEL must be one of the models in OPENAI_ALLOWED_MODELS.',
     );
   }
   return { action: 'run', config };
@@ -226,7 +145,7 @@ function boolean(value: string, name: string): boolean {
   const lower = value.toLowerCase();
   if (TRUE.includes(lower)) return true;
   if (FALSE.includes(lower)) return false;
-  throw new ConfigError(`${name} must be true or false (got ${quoteArg(value)}).`);
+  throw new ConfigError(`${name} must be true or false.`);
 }
 
 function list(value: string | undefined): string[] {
@@ -248,8 +167,8 @@ function apiKeys(single: string | undefined, several: string | undefined): { nam
     if (!/^[\w.@-]{1,64}$/.test(name)) {
       throw new ConfigError(`MCP_API_KEYS entry ${index + 1}: the name may hold letters, digits, _ . @ - (up to 64).`);
     }
-    if (keys.some((k) => k.name === name)) throw new ConfigError(`MCP_API_KEYS names must be unique (${quoteArg(name)} repeats).`);
-    if (keys.some((k) => k.key === key)) throw new ConfigError(`MCP_API_KEYS entry ${quoteArg(name)} repeats another key.`);
+    if (keys.some((k) => k.name === name)) throw new ConfigError(`MCP_API_KEYS entry ${index + 1} repeats the name of an earlier key.`);
+    if (keys.some((k) => k.key === key)) throw new ConfigError(`MCP_API_KEYS entry ${index + 1} repeats another key.`);
     keys.push({ name, key });
   });
   return keys;
@@ -259,13 +178,21 @@ function defaultOf(name: string): string {
   return SETTINGS.find((s) => s.env === name)?.default ?? '';
 }
 
+function hostAddress(value: string): string {
+  // An IPv4 or IPv6 address, or a host name.
+  if (/^[0-9a-fA-F:.]+$/.test(value) || /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value)) {
+    if (value.length <= 253) return value;
+  }
+  throw new ConfigError('HOST must be an IP address or a host name to listen on, such as 127.0.0.1 or 0.0.0.0.');
+}
+
 function quoteArg(value: string): string {
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got ${quoteArg(value)}).`);
+  throw new ConfigError(`${name} must be one of ${allowed.join(', ')}.`);
 }
 
 function optionalInteger(value: string | undefined, name: string, min: number, max: number): number | undefined {
@@ -275,45 +202,25 @@ function optionalInteger(value: string | undefined, name: string, min: number, m
 function number(value: string, name: string, min: number, max: number): number {
   const parsed = /^[+-]?(\d+\.?\d*|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
   if (Number.isFinite(parsed) && parsed >= min && parsed <= max) return parsed;
-  throw new ConfigError(`${name} must be a number from ${min} to ${max} (got ${quoteArg(value)}).`);
+  throw new ConfigError(`${name} must be a number from ${min} to ${max}.`);
 }
 
 function integer(value: string, name: string, min: number, max: number): number {
   const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (Number.isSafeInteger(parsed) && parsed >= min && parsed <= max) return parsed;
-  throw new ConfigError(`${name} must be an integer from ${min} to ${max} (got ${quoteArg(value)}).`);
+  throw new ConfigError(`${name} must be an integer from ${min} to ${max}.`);
 }
 
+/** Values are never echoed in these messages: a key pasted into the wrong variable must not reach stderr. */
 function baseUrl(value: string): string {
-  // A value that is not URL-shaped may be a key pasted into the wrong variable: not echoed.
-  const shown = value.includes('://') ? quoteArg(value) : `a value of ${value.length} characters with no scheme`;
+  const wrong = 'OPENAI_BASE_URL must be an http(s) URL, such as https://api.openai.com/v1.';
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL (got ${shown}).`);
+    throw new ConfigError(wrong);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL (got ${shown}).`);
-  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(wrong);
   if (url.username || url.password) throw new ConfigError('OPENAI_BASE_URL must not carry credentials; use OPENAI_API_KEY.');
   return url.href.replace(/\/+$/, '');
-}
-
-export function helpText(name: string, version: string): string {
-  const lines = [
-    `${name} ${version}: an MCP server with one tool, generate, relaying prompts to OpenAI-compatible APIs.`,
-    '',
-    `Usage: ${name} [options]`,
-    '',
-    'Options (each mirrors an environment variable; a flag beats its variable):',
-  ];
-  for (const s of SETTINGS) {
-    const left = s.flag ? `  ${s.flag} <value>` : '  (env only)';
-    const def = s.default === undefined ? '' : ` [default: ${s.default}]`;
-    lines.push(`${left.padEnd(26)} ${s.env}: ${s.help}${def}`);
-  }
-  lines.push('  --help, -h                 show this help', '  --version, -v              show the version', '');
-  lines.push('Secrets are read from the environment only, so they never show in process listings.');
-  return `${lines.join('\n')}\n`;
 }

@@ -117,8 +117,15 @@ function now(): string {
   return stamp;
 }
 
+// Characters some log readers take for line ends or terminal controls: C1 controls, NEL
+// (U+0085), and the line and paragraph separators. JSON.stringify leaves them raw.
+const UNSAFE = /[\u0080-\u009f\u2028\u2029]/;
+const UNSAFE_ALL = /[\u0080-\u009f\u2028\u2029]/g;
+const escapeUnsafe = (line: string): string =>
+  UNSAFE.test(line) ? line.replace(UNSAFE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : line;
+
 function jsonLine(level: string, msg: string, fields?: LogFields): string {
-  return `${safeStringify({ time: now(), level, msg, ...fields })}\n`;
+  return `${escapeUnsafe(safeStringify({ time: now(), level, msg, ...fields }))}\n`;
 }
 
 function textLine(level: string, msg: string, fields?: LogFields): string {
@@ -130,7 +137,7 @@ function textLine(level: string, msg: string, fields?: LogFields): string {
       line += ` ${key}=${typeof value === 'string' && /^[\x21-\x7e]+$/.test(value) ? value : safeStringify(value)}`;
     }
   }
-  return `${line}\n`;
+  return `${escapeUnsafe(line)}\n`;
 }
 
 function safeStringify(value: unknown): string {

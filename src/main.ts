@@ -1,7 +1,8 @@
 import { writeSync } from 'node:fs';
 import { createRelayApp } from './app.ts';
 import { crypto } from './lazy.ts';
-import { ConfigError, helpText, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { helpText } from './settings.ts';
 import { KeyRing, type KeyEntry } from './keys.ts';
 import { mergeKeys, readKeysFile } from './keys-file.ts';
 import { createLogger, flushLogs, type Logger } from './log.ts';
@@ -124,7 +125,7 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
     address = await http.listen();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    return fail(`${NAME}: cannot listen on ${config.host}:${config.port} (${code}). Set HOST and PORT (or --host, --port).`);
+    return fail(`${NAME}: cannot listen on port ${config.port} of the HOST address (${code}). Set HOST and PORT (or --host, --port).`);
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const base = `http://${host}:${address.port}`;

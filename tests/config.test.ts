@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig, SETTINGS } from '../src/config.ts';
+import { loadConfig } from '../src/config.ts';
+import { SETTINGS } from '../src/settings.ts';
 
 const test = suite('configuration');
 const BIN = new URL('../dist/openai-mcp-relay.cjs', import.meta.url).pathname;
@@ -119,21 +120,22 @@ test('empty env vars count as unset', () => {
 });
 
 const bad: [string[], Record<string, string>, RegExp][] = [
-  [[], { PORT: 'abc' }, /PORT must be an integer from 0 to 65535 \(got "abc"\)/],
+  [[], { PORT: 'abc' }, /PORT must be an integer from 0 to 65535\.$/],
   [[], { PORT: '70000' }, /PORT must be an integer/],
-  [[], { OPENAI_TEMPERATURE: '9' }, /OPENAI_TEMPERATURE must be a number from 0 to 2 \(got "9"\)/],
+  [[], { OPENAI_TEMPERATURE: '9' }, /OPENAI_TEMPERATURE must be a number from 0 to 2\.$/],
   [[], { OPENAI_TEMPERATURE: 'hot' }, /OPENAI_TEMPERATURE must be a number/],
-  [[], { MCP_TRANSPORT: 'websocket' }, /MCP_TRANSPORT must be one of streamable-http, sse, stdio \(got "websocket"\)/],
+  [[], { MCP_TRANSPORT: 'websocket' }, /MCP_TRANSPORT must be one of streamable-http, sse, stdio\.$/],
   [[], { MCP_UPSTREAM: 'anthropic' }, /MCP_UPSTREAM must be one of openai, echo/],
   [[], { OPENAI_BASE_URL: 'ftp://x' }, /OPENAI_BASE_URL must be an http\(s\) URL/],
   [[], { OPENAI_BASE_URL: 'https://user:pass@x' }, /must not carry credentials/],
   [['--transport'], {}, /--transport needs a value/],
   [[], { MCP_API_KEYS: 'nocolon' }, /MCP_API_KEYS entry 1 must look like name:key/],
-  [[], { MCP_API_KEYS: 'a:x,a:y' }, /names must be unique/],
+  [[], { MCP_API_KEYS: 'a:x,a:y' }, /entry 2 repeats the name of an earlier key/],
   [[], { MCP_API_KEYS: 'a:x,b:x' }, /repeats another key/],
   [[], { MCP_API_KEYS: 'bad name:x' }, /the name may hold/],
   [[], { MCP_STATELESS: 'maybe' }, /MCP_STATELESS must be true or false/],
-  [[], { OPENAI_ALLOWED_MODELS: 'gpt-4o' }, /OPENAI_MODEL \("gpt-4o-mini"\) must be one of OPENAI_ALLOWED_MODELS \(gpt-4o\)/],
+  [[], { OPENAI_ALLOWED_MODELS: 'gpt-4o' }, /OPENAI_MODEL must be one of the models in OPENAI_ALLOWED_MODELS/],
+  [[], { HOST: 'not a host!' }, /HOST must be an IP address or a host name/],
   [[], { OPENAI_MAX_RETRIES: '11' }, /OPENAI_MAX_RETRIES must be an integer from 0 to 10/],
   [[], { OPENAI_MAX_TOKENS: '0' }, /OPENAI_MAX_TOKENS must be an integer/],
   [[], { MCP_MAX_CONCURRENCY: '0' }, /MCP_MAX_CONCURRENCY must be an integer/],
@@ -181,11 +183,26 @@ test('the built binary: --version and --help', () => {
   for (const setting of SETTINGS) assert.ok(help.stdout.includes(setting.env), setting.env);
 });
 
-test('a value that is not URL-shaped is not echoed (it may be a key in the wrong variable)', () => {
-  assert.throws(
-    () => loadConfig([], { OPENAI_BASE_URL: 'sk-test-SECRET-123456789' }),
-    (error: Error) => !error.message.includes('SECRET') && /24 characters with no scheme/.test(error.message),
-  );
+test('no start-up error echoes a value: a key pasted into the wrong variable never reaches stderr', () => {
+  const pasted = 'sk-proj-SECRET-abc123def456';
+  const variables = ['PORT', 'OPENAI_TEMPERATURE', 'MCP_TRANSPORT', 'MCP_UPSTREAM', 'OPENAI_BASE_URL', 'OPENAI_TIMEOUT_MS', 'MCP_AUTH', 'MCP_STATELESS', 'LOG_LEVEL', 'LOG_FORMAT', 'MCP_MAX_BATCH', 'MCP_MAX_CONNECTIONS'];
+  for (const name of variables) {
+    assert.throws(
+      () => loadConfig([], { [name]: pasted }),
+      (error: Error) => error.message.startsWith(`${name} must`) && !error.message.includes('SECRET'),
+      name,
+    );
+  }
+  const model = { OPENAI_MODEL: pasted, OPENAI_ALLOWED_MODELS: 'gpt-4o' };
+  assert.throws(() => loadConfig([], model), (error: Error) => !error.message.includes('SECRET'));
+  const base = { OPENAI_BASE_URL: `https://${pasted}` };
+  assert.throws(() => loadConfig([], { ...base, OPENAI_BASE_URL: `ftp://${pasted}` }), (error: Error) => !error.message.includes('SECRET'));
+  assert.throws(() => loadConfig([], { HOST: `${pasted}!` }), (error: Error) => !error.message.includes('SECRET'));
+  // A key-shaped HOST is a valid host name: listening on it fails, and that message names no value either.
+  const result = run([], { HOST: pasted, PORT: '0', OPENAI_API_KEY: 'k', MCP_API_KEY: 'client-key-1234567890' });
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /cannot listen on port 0 of the HOST address/);
+  assert.not.match(result.stderr, /SECRET/);
 });
 
 test('messages about keys never echo them', () => {

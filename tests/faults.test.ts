@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeUpstream, type Behaviour } from './fake-upstream.ts';
-import { delay, Harness, resultOf, testApp, textOf } from './helpers.ts';
+import { eventually, Harness, resultOf, testApp, textOf } from './helpers.ts';
 
 const test = suite('upstream faults');
 
@@ -130,12 +130,9 @@ for (const scenario of scenarios) {
       await relay.close();
       await upstream.close();
     }
-    // Give closed sockets a turn to go, then nothing may remain that was not there before.
-    await delay(50);
-    const after = resources();
-    for (const [kind, count] of Object.entries(after)) {
-      assert.ok(count <= (before[kind] ?? 0), `${kind}: ${count} after, ${before[kind] ?? 0} before`);
-    }
+    // Once closed sockets have gone, nothing may remain that was not there before.
+    const leftover = () => Object.entries(resources()).filter(([kind, count]) => count > (before[kind] ?? 0));
+    await eventually(() => leftover().length === 0, `left open: ${JSON.stringify(leftover())}`);
   });
 }
 

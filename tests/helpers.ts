@@ -95,3 +95,16 @@ export async function assertAbortedPromptly(request: Received | undefined, trigg
   assert.ok(closed.aborted, 'the upstream request was abandoned, not finished');
   assert.ok(closed.at - triggeredAt < withinMs, `upstream closed ${closed.at - triggeredAt} ms after the trigger`);
 }
+
+/**
+ * Waits for a positive signal: polls `condition` until it holds (bounded), then asserts it.
+ * For state the code reaches on its own schedule (a socket closing, a slot freed); never a
+ * substitute for checking that something did not happen.
+ */
+export async function eventually(condition: () => boolean | Promise<boolean>, what: string, attempts = 500): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(await condition(), what);
+}

@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { assertAbortedPromptly, delay } from './helpers.ts';
+import { ManualClock } from './clock.ts';
+import { assertAbortedPromptly, eventually } from './helpers.ts';
 import { initializeBody, jsonHeaders, openSession, raw, rpc, SseClient, startHttp } from './http-helpers.ts';
 
 const test = suite('sessions: expiry, limits, stateless mode');
@@ -21,23 +22,25 @@ const call = (id: string | number, args: object, meta?: object) =>
   rpc('tools/call', { name: 'generate', arguments: args, ...(meta ? { _meta: meta } : {}) }, id);
 
 test('a session whose client is quiet for MCP_SESSION_IDLE_MS expires, and its calls in flight are aborted', async () => {
-  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_TIMEOUT_MS: '30000' }, { sessionIdleMs: 1000 });
+  const clock = new ManualClock();
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_TIMEOUT_MS: '30000' }, { sessionIdleMs: 1000, clock });
   try {
     const quiet = await openSession(server.url);
     const active = await openSession(server.url);
     upstream.next({ type: 'hang' });
     const stuck = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': quiet }), body: call('stuck', { prompt: 'x' }) });
     const [request] = await upstream.waitForRequests(1);
-    const startedAt = request!.receivedAt;
-    // The other client keeps talking, so its session stays.
+    let closedAt: number | undefined;
+    void request!.closed.then(() => (closedAt = clock.now()));
+    const started = clock.now();
+    // The other client keeps talking, so its session stays; expiry is checked every quarter of the idle time.
     for (let i = 0; i < 6; i++) {
-      await delay(250);
+      clock.advance(250);
       assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': active }), body: rpc('ping') })).status, 200);
     }
     const closed = await request!.closed;
     assert.ok(closed.aborted, 'expiry closed the upstream request');
-    // Expiry is checked every quarter of the idle time; the abort follows within 200 ms of it.
-    assert.ok(closed.at - startedAt < 1000 + 250 + 200, `closed ${closed.at - startedAt} ms after the call started`);
+    assert.is(closedAt! - started, 1000, 'at the first check after the session had been quiet for 1000 ms');
     assert.not.match((await stuck).text, /"id":"stuck"/);
     assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': quiet }), body: rpc('ping') })).status, 404);
     assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': active }), body: rpc('ping') })).status, 200);
@@ -47,7 +50,8 @@ test('a session whose client is quiet for MCP_SESSION_IDLE_MS expires, and its c
 });
 
 test('session expiry ends its GET stream', async () => {
-  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { sessionIdleMs: 1000 });
+  const clock = new ManualClock();
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { sessionIdleMs: 1000, clock });
   try {
     const session = await openSession(server.url);
     const stream = new SseClient(server.url, {
@@ -55,7 +59,10 @@ test('session expiry ends its GET stream', async () => {
       headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },
     });
     await stream.ready;
-    await stream.waitForEnd(4000);
+    clock.advance(999);
+    assert.is(stream.ended, false);
+    clock.advance(1);
+    await stream.waitForEnd();
     assert.is((await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: rpc('ping') })).status, 404);
   } finally {
     await server.close();
@@ -63,12 +70,13 @@ test('session expiry ends its GET stream', async () => {
 });
 
 test('at MCP_MAX_SESSIONS the longest-idle session is evicted; with none idle, 503', async () => {
-  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { maxSessions: 2 });
+  const clock = new ManualClock();
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { maxSessions: 2, clock });
   try {
     const first = await openSession(server.url);
-    await delay(10);
+    clock.advance(10);
     const second = await openSession(server.url);
-    await delay(10);
+    clock.advance(10);
     const third = await openSession(server.url);
     assert.is(
       (await raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': first }), body: rpc('ping') })).status,
@@ -100,9 +108,11 @@ test('at MCP_MAX_SESSIONS the longest-idle session is evicted; with none idle, 5
 });
 
 test('at the session cap, the key holding the most sessions loses one of its own first', async () => {
+  const clock = new ManualClock();
   const server = await startHttp(
     { MCP_UPSTREAM: 'echo' },
     {
+      clock,
       maxSessions: 3,
       apiKeys: [
         { name: 'alice', key: 'alice-key-0123456789' },
@@ -113,11 +123,11 @@ test('at the session cap, the key holding the most sessions loses one of its own
   try {
     const as = (key: string) => ({ authorization: `Bearer ${key}` });
     const bob = await openSession(server.url, '2025-11-25', as('bob-key-0123456789ab'));
-    await delay(10);
+    clock.advance(10);
     const alice = [await openSession(server.url, '2025-11-25', as('alice-key-0123456789'))];
-    await delay(10);
+    clock.advance(10);
     alice.push(await openSession(server.url, '2025-11-25', as('alice-key-0123456789')));
-    await delay(10);
+    clock.advance(10);
     alice.push(await openSession(server.url, '2025-11-25', as('alice-key-0123456789')));
     const ping = (session: string, key: string) =>
       raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session, ...as(key) }), body: rpc('ping') });
@@ -149,10 +159,14 @@ test('past MCP_MAX_SSE_STREAMS a new event stream is refused with 503', async ()
     });
     assert.is(legacy.status, 503);
     stream.close();
-    await delay(50);
-    const later = new SseClient(server.url, get(second));
-    assert.is((await later.ready).statusCode, 200);
-    later.close();
+    // The slot is free once the server has seen the stream close.
+    let later: SseClient | undefined;
+    await eventually(async () => {
+      later?.close();
+      later = new SseClient(server.url, get(second));
+      return (await later.ready).statusCode === 200;
+    }, 'a new stream is accepted once the first has closed');
+    later!.close();
   } finally {
     await server.close();
   }
@@ -245,19 +259,23 @@ test('shutdown delivers the whole streamed answer of every call that finishes wi
 });
 
 test('shutdown lets calls in flight finish within the grace period, then aborts the rest', async () => {
-  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl });
+  const clock = new ManualClock();
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl }, { clock });
   const session = await openSession(server.url);
-  upstream.next({ type: 'json', content: 'finished in time', delayMs: 200 }, { type: 'hang' });
+  upstream.next({ type: 'held', content: 'finished in time' }, { type: 'hang' });
   const quick = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call('quick', { prompt: 'x' }) });
   const stuck = raw(server.url, { headers: jsonHeaders({ 'mcp-session-id': session }), body: call('stuck', { prompt: 'y' }) }).catch(
     (e: Error) => e,
   );
   const requests = await upstream.waitForRequests(2);
-  const started = Date.now();
-  await server.close(800);
-  const took = Date.now() - started;
-  assert.ok(took >= 700 && took < 2000, `shutdown took ${took} ms`);
-  assert.is((await quick).json().result.structuredContent.text, 'finished in time');
+  let stopped = false;
+  const stopping = server.close(800).then(() => (stopped = true));
+  upstream.release(1);
+  assert.is((await quick).json().result.structuredContent.text, 'finished in time', 'answered during the grace period');
+  clock.advance(799);
+  assert.is(stopped, false, 'still waiting for the other call');
+  clock.advance(1);
+  await stopping;
   const stuckAnswer = await stuck;
   assert.ok(stuckAnswer instanceof Error || !stuckAnswer.text.includes('"id":"stuck"'));
   assert.ok((await requests[1]!.closed).aborted);

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { assertAbortedPromptly, delay } from './helpers.ts';
+import { assertAbortedPromptly, eventually } from './helpers.ts';
 import { initializeBody, jsonHeaders, openSession, raw, rpc, SseClient, startHttp, type TestServer } from './http-helpers.ts';
 
 const test = suite('streamable HTTP at /mcp');
@@ -254,7 +254,7 @@ test('GET opens the session stream (priming event); a second concurrent GET is 4
   });
   assert.is(noAccept.status, 406);
   stream.close();
-  await delay(50);
+  await eventually(async () => (await raw(server.url, { method: 'GET', path: '/metrics', headers: { authorization: jsonHeaders().authorization! } })).text.includes('mcp_sse_streams_open 0'), 'the server saw the stream close');
   const again = sse({
     method: 'GET',
     headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },
@@ -357,12 +357,17 @@ test('the replay log is bounded: an event too large to keep is sent but not kept
   const session = await openSession(server.url);
   const headers = jsonHeaders({ 'mcp-session-id': session });
   const big = 'é'.repeat(600_000);
+  const okCalls = async () => {
+    const metrics = await raw(server.url, { method: 'GET', path: '/metrics', headers: { authorization: headers.authorization! } });
+    return Number(/^mcp_tool_calls_total\{tool="generate",outcome="ok"\} (\d+)$/m.exec(metrics.text)?.[1] ?? 0);
+  };
+  const before = await okCalls();
   upstream.next({ type: 'stream', pieces: [big, big], intervalMs: 100 });
   const first = sse({ headers, body: call('huge', { prompt: 'x' }, { progressToken: 'h' }) });
   await first.waitFor((events) => events.some((e) => e.data.includes('notifications/progress')));
   const lastSeen = first.events.at(-1)!.id!;
   first.close();
-  await delay(400);
+  await eventually(async () => (await okCalls()) === before + 1, 'the call finished, with nobody connected');
   // The reply (over two million characters) exceeded the session's cap: it pushed out the
   // events before it and was not kept itself, so there is nothing to replay.
   const resume = await raw(server.url, {

@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { Harness, delay, errorOf, resultOf, testApp, textOf } from './helpers.ts';
+import { ManualClock } from './clock.ts';
+import { Harness, errorOf, resultOf, testApp, textOf } from './helpers.ts';
 
 const test = suite('limits for shared deployments');
 let upstream: FakeUpstream;
@@ -72,20 +73,16 @@ test('MCP_MAX_CONCURRENCY and MCP_MAX_QUEUE: extra calls wait; a full queue answ
   const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '2', MCP_MAX_QUEUE: '1' });
   const h = new Harness(relay.app);
   await h.initialize('2025-03-26');
-  upstream.next(
-    { type: 'json', content: 'one', delayMs: 300 },
-    { type: 'json', content: 'two', delayMs: 300 },
-    { type: 'json', content: 'three' },
-  );
+  upstream.next({ type: 'held', content: 'one' }, { type: 'held', content: 'two' }, { type: 'json', content: 'three' });
   const calls = ['a', 'b', 'c'].map((id) => h.callTool({ prompt: id }, undefined, id));
   await upstream.waitForRequests(2);
-  await delay(50);
-  assert.is(upstream.requests.length, 2, 'the third call waits for a slot');
-  const started = Date.now();
+  assert.is(relay.limiter.queued, 1, 'the third call waits for a slot');
+  // Answered while both running calls are still held upstream: at once.
   const busy = resultOf(await h.callTool({ prompt: 'd' }, undefined, 'd'));
-  assert.ok(Date.now() - started < 100, 'busy answers at once');
+  assert.is(upstream.held, 2);
   assert.is(busy.isError, true, 'busy is a tool result even under 2025-03-26');
   assert.match(textOf(busy), /The server is busy: 2 calls are running and 1 are waiting \(MCP_MAX_CONCURRENCY, MCP_MAX_QUEUE\)/);
+  upstream.release(2);
   const results = await Promise.all(calls);
   assert.equal(
     results.map((r) => JSON.parse(textOf(resultOf(r))).text),
@@ -96,26 +93,33 @@ test('MCP_MAX_CONCURRENCY and MCP_MAX_QUEUE: extra calls wait; a full queue answ
 });
 
 test('time spent queued counts against the deadline', async () => {
-  const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '1', OPENAI_TIMEOUT_MS: '400', OPENAI_MAX_RETRIES: '0' });
+  const clock = new ManualClock();
+  const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '1', OPENAI_TIMEOUT_MS: '400', OPENAI_MAX_RETRIES: '0' }, undefined, clock);
   const h = new Harness(relay.app);
   await h.initialize();
   // A call that waits 250 ms for the slot has 150 ms left for the upstream, not 400.
-  upstream.next({ type: 'json', content: 'slow', delayMs: 250 }, { type: 'hang' });
+  upstream.next({ type: 'held', content: 'slow' }, { type: 'hang' });
   const first = h.callTool({ prompt: 'a' }, undefined, 'a');
   await upstream.waitForRequests(1);
-  const started = Date.now();
-  const second = resultOf(await h.callTool({ prompt: 'b' }, undefined, 'b'));
-  const took = Date.now() - started;
-  assert.is(second.isError, true);
-  assert.match(textOf(second), /did not finish within 400 ms \(OPENAI_TIMEOUT_MS\)/);
-  assert.ok(took >= 380 && took < 520, `the queued call gave up ${took} ms after it started`);
+  const second = h.callTool({ prompt: 'b' }, undefined, 'b');
+  clock.advance(250);
+  upstream.release(1);
   assert.is((resultOf(await first).structuredContent as { text: string }).text, 'slow');
-  // A call that never gets a slot gives up in the queue.
+  const [, secondRequest] = await upstream.waitForRequests(2);
+  clock.advance(149);
+  assert.is(upstream.requests.length, 2);
+  clock.advance(1);
+  const late = resultOf(await second);
+  assert.is(late.isError, true);
+  assert.match(textOf(late), /did not finish within 400 ms \(OPENAI_TIMEOUT_MS\)/);
+  assert.ok((await secondRequest!.closed).aborted, '150 ms into its upstream call, 400 ms after it started');
+  // A call that never gets a slot gives up in the queue, and says how long it waited.
   const slot = relay.limiter.acquire('', new AbortController().signal, { weight: 1, maxCalls: 10 });
   if (!(slot instanceof Promise)) throw new Error('expected a free slot');
   const held = await slot;
-  const starved = resultOf(await h.callTool({ prompt: 'c' }, undefined, 'c'));
-  assert.match(textOf(starved), /waited \d+ ms for a free slot and ran out of time \(OPENAI_TIMEOUT_MS\)/);
+  const starving = h.callTool({ prompt: 'c' }, undefined, 'c');
+  clock.advance(400);
+  assert.match(textOf(resultOf(await starving)), /waited 400 ms for a free slot and ran out of time \(OPENAI_TIMEOUT_MS\)/);
   held();
   assert.is(upstream.requests.length, 2);
   await relay.close();
@@ -125,19 +129,18 @@ test('a call cancelled while queued leaves the queue, gets no reply, and never r
   const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '1' });
   const h = new Harness(relay.app);
   await h.initialize();
-  upstream.next({ type: 'json', content: 'first', delayMs: 200 });
+  upstream.next({ type: 'held', content: 'first' });
   const first = h.callTool({ prompt: 'a' }, undefined, 'a');
   await upstream.waitForRequests(1);
   const queued = h.send({ jsonrpc: '2.0', id: 'q', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'b' } } });
-  await delay(20);
   assert.is(relay.limiter.queued, 1);
   await h.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'q' } });
   assert.is(await queued, undefined);
   assert.is(relay.limiter.queued, 0);
+  upstream.release(1);
   resultOf(await first);
-  await delay(50);
+  assert.is(relay.limiter.running, 0, 'the freed slot went to nobody: the cancelled call left the queue');
   assert.is(upstream.requests.length, 1);
-  assert.is(relay.limiter.running, 0);
   await relay.close();
 });
 
@@ -145,15 +148,15 @@ test('the connection pool does not cap calls below the concurrency limit', async
   const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '200' });
   const h = new Harness(relay.app);
   await h.initialize();
-  upstream.fallback = () => ({ type: 'json', content: 'slow', delayMs: 500 });
   try {
-    const started = Date.now();
-    const results = await Promise.all(Array.from({ length: 150 }, (_, i) => h.callTool({ prompt: `p${i}` }, undefined, i)));
-    const took = Date.now() - started;
+    // 150 calls all held upstream at once: every one of them reached it, on its own connection.
+    upstream.fallback = () => ({ type: 'held', content: 'slow' });
+    const calls = Array.from({ length: 150 }, (_, i) => h.callTool({ prompt: `p${i}` }, undefined, i));
+    await upstream.waitForRequests(150, 10_000);
+    assert.ok(upstream.openConnections() >= 150, `${upstream.openConnections()} connections`);
+    upstream.release(150);
+    const results = await Promise.all(calls);
     assert.ok(results.every((r) => !resultOf(r).isError));
-    // 150 calls of 500 ms each, all at once: one round trip, not 150 / pool size of them.
-    assert.ok(took < 1500, `took ${took} ms`);
-    assert.ok(upstream.openConnections() >= 100, `${upstream.openConnections()} connections`);
   } finally {
     upstream.fallback = () => ({ type: 'json' });
     await relay.close();

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_REASONING_MODELS } from '../src/config.ts';
+import { DEFAULT_REASONING_MODELS } from '../src/settings.ts';
 import { modelMatcher } from '../src/tool/models.ts';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
 import { Harness, resultOf, testApp } from './helpers.ts';

@@ -5,7 +5,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { assertAbortedPromptly, delay } from './helpers.ts';
+import { assertAbortedPromptly } from './helpers.ts';
 import { KEY, raw, SseClient, startHttp, type TestServer } from './http-helpers.ts';
 import { BIN, StdioProcess } from './stdio-process.ts';
 
@@ -118,7 +118,9 @@ test('over stdio, notifications/cancelled cancels a modern request; no reply fol
   p.send({ jsonrpc: '2.0', id: 'm1', method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'x' }, _meta: meta() } });
   const [request] = await upstream.waitForRequests(1);
   await assertAbortedPromptly(request, () => p.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'm1' } }));
-  await delay(100);
+  // A later request's reply comes; the cancelled one's never does (it settled when its upstream went).
+  p.send({ jsonrpc: '2.0', id: 'after', method: 'server/discover', params: { _meta: meta() } });
+  await p.waitFor((m) => m.id === 'after');
   assert.not.ok(p.messages.some((m) => m.id === 'm1'));
   p.kill();
 });
@@ -156,7 +158,9 @@ test('subscriptions/listen over HTTP: acknowledged first, held open, ended grace
     method: 'notifications/subscriptions/acknowledged',
     params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' }, notifications: {} },
   });
-  await delay(200);
+  // Other requests come and go; the subscription stays open.
+  const discover = await raw(server.url, { headers: modernHeaders('server/discover'), body: { jsonrpc: '2.0', id: 'd', method: 'server/discover', params: { _meta: meta() } } });
+  assert.is(discover.status, 200);
   assert.not.ok(stream.ended, 'the stream stays open');
   await server.close(5000);
   await stream.waitForEnd();
@@ -185,7 +189,6 @@ test('subscriptions/listen: closing the stream ends it; a malformed filter is -3
   });
   await stream.waitFor((events) => events.length >= 1);
   stream.close();
-  await delay(100);
   // The server is still serving, with nothing left running for the closed subscription.
   assert.is(
     (
@@ -214,7 +217,8 @@ test('subscriptions/listen over stdio: acknowledged; notifications/cancelled end
       (m.params!._meta as Record<string, unknown>)['io.modelcontextprotocol/subscriptionId'] === 'b',
   );
   p.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'a' } });
-  await delay(100);
+  p.send({ jsonrpc: '2.0', id: 'after', method: 'server/discover', params: { _meta: meta() } });
+  await p.waitFor((m) => m.id === 'after'); // the cancel was handled before this reply
   p.child.kill('SIGTERM');
   assert.is((await p.exited).code, 0);
   assert.not.ok(

@@ -2,15 +2,21 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { JsonRpcNotification } from '../src/protocol/messages.ts';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { Harness, delay, resultOf, testApp, textOf } from './helpers.ts';
+import { ProgressReporter } from '../src/protocol/progress.ts';
+import type { CallContext } from '../src/protocol/context.ts';
+import { featuresOf } from '../src/protocol/versions.ts';
+import { ManualClock } from './clock.ts';
+import { Harness, resultOf, testApp, textOf } from './helpers.ts';
 
 const test = suite('progress from streamed replies');
 let upstream: FakeUpstream;
 let relay: ReturnType<typeof testApp>;
+/** Frozen unless a test moves it: text arriving within one merge interval goes out together. */
+const clock = new ManualClock();
 
 test.before(async () => {
   upstream = await startFakeUpstream();
-  relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_MAX_RETRIES: '0' });
+  relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_MAX_RETRIES: '0' }, undefined, clock);
 });
 test.before.each(() => {
   upstream.reset();
@@ -46,7 +52,8 @@ test('a progressToken streams the upstream and sends the text as progress, in or
   assert.is(request.stream, true);
   assert.equal(request.stream_options, { include_usage: true });
   const progress = progressOf(h.notifications);
-  assert.ok(progress.length >= 3, `saw ${progress.length} notifications`);
+  // The clock stands still: the first piece goes out at once, the rest merged before the reply.
+  assert.is(progress.length, 2);
   for (let i = 1; i < progress.length; i++) assert.ok(progress[i]!.progress > progress[i - 1]!.progress, 'strictly increasing');
   assert.ok(progress.every((p) => p.progressToken === 'tok-1'));
   assert.is(progress.map((p) => p.message).join(''), pieces.join(''));
@@ -57,9 +64,7 @@ test('a progressToken streams the upstream and sends the text as progress, in or
     finish_reason: 'stop',
     usage: { prompt_tokens: 9, completion_tokens: pieces.length, total_tokens: 9 + pieces.length },
   });
-  const countAtReply = h.notifications.length;
-  await delay(120);
-  assert.is(h.notifications.length, countAtReply, 'nothing after the reply');
+  assert.is(clock.pending, 0, 'nothing is left that could send after the reply: no timer, no merge pending');
 });
 
 test('streamed and non-streamed calls return the same result', async () => {
@@ -102,17 +107,43 @@ test('progress numeric tokens are echoed; 2024-11-05 progress has no message', a
   assert.is(JSON.parse(textOf(result)).text, 'ab');
 });
 
-test('a fast stream is merged: at most one notification per tick, no text lost', async () => {
+test('a fast stream is merged: text within one 50 ms interval goes in one notification, none lost', async () => {
   const h = await session();
   const many = Array.from({ length: 400 }, (_, i) => `t${i} `);
   upstream.next({ type: 'stream', pieces: many, intervalMs: 0 });
-  const started = Date.now();
   const result = resultOf(await h.callTool({ prompt: 'x' }, { progressToken: 't' }));
-  const elapsed = Date.now() - started;
   const progress = progressOf(h.notifications);
-  assert.ok(progress.length <= Math.ceil(elapsed / 50) + 2, `${progress.length} notifications in ${elapsed} ms`);
+  assert.is(progress.length, 2, '400 pieces in one instant: the first at once, the rest in one');
   assert.is(progress.map((p) => p.message).join(''), many.join(''));
   assert.is((result.structuredContent as { text: string }).text, many.join(''));
+});
+
+test('the merge interval, on the clock: one notification per 50 ms at most, then what is pending at the end', () => {
+  const sent: { progress: number; message?: string }[] = [];
+  const call = {
+    app: { clock },
+    features: featuresOf('2025-11-25'),
+    cancelled: false,
+    notify: (n: JsonRpcNotification) => void sent.push(n.params as { progress: number; message?: string }),
+  } as unknown as CallContext;
+  const reporter = new ProgressReporter('tok', call);
+  reporter.add('a');
+  assert.equal(sent, [{ progressToken: 'tok', progress: 1, message: 'a' }], 'the first text goes out at once');
+  reporter.add('b');
+  reporter.add('c');
+  clock.advance(49);
+  assert.is(sent.length, 1, 'within the interval it waits');
+  clock.advance(1);
+  assert.equal(sent.at(-1), { progressToken: 'tok', progress: 3, message: 'bc' });
+  clock.advance(500);
+  reporter.add('d'); // long after the last one: at once again
+  assert.equal(sent.at(-1), { progressToken: 'tok', progress: 4, message: 'd' });
+  reporter.add('e');
+  reporter.finish();
+  assert.equal(sent.at(-1), { progressToken: 'tok', progress: 5, message: 'e' }, 'finish flushes what is pending');
+  reporter.add('f');
+  clock.advance(1000);
+  assert.is(sent.length, 4, 'nothing after finish');
 });
 
 test('no progressToken: no streaming and no progress', async () => {

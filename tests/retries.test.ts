@@ -5,36 +5,47 @@ import { retryAfterMs, DeadlineExceeded } from '../src/tool/upstream/errors.ts';
 import { createOpenAIUpstream } from '../src/tool/upstream/openai.ts';
 import { withRetries } from '../src/tool/upstream/retrying.ts';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { Harness, resultOf, testApp, textOf } from './helpers.ts';
+import { createRelayApp } from '../src/app.ts';
+import { ManualClock } from './clock.ts';
+import { Harness, resultOf, testConfig, textOf } from './helpers.ts';
 
 const test = suite('retries and deadlines');
 let upstream: FakeUpstream;
-let relay: ReturnType<typeof testApp>;
 const logs: string[] = [];
+/** The waits the retry loop chose, in order: taken on a manual clock, so no test waits for real. */
+let waits: number[] = [];
+let clock: ManualClock;
+const relays: ReturnType<typeof createRelayApp>[] = [];
 
 test.before(async () => {
   upstream = await startFakeUpstream();
-  relay = testApp(
-    { OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MAX_RETRIES: '2', OPENAI_TIMEOUT_MS: '10000' },
-    createLogger({ write: (line) => void logs.push(line) }),
-  );
 });
 test.before.each(() => {
   upstream.reset();
   logs.length = 0;
+  waits = [];
+  clock = new ManualClock();
 });
 test.after(async () => {
-  await relay.close();
+  for (const relay of relays) await relay.close();
   await upstream.close();
 });
 
-async function session(env?: Record<string, string>): Promise<Harness> {
-  const h = new Harness(env ? testApp({ OPENAI_BASE_URL: upstream.baseUrl, ...env }).app : relay.app);
+/** A virtual sleep: records the wait and moves the clock on by it (deadline timers fire on the way). */
+const virtualSleep = (ms: number, signal: AbortSignal): Promise<void> => {
+  waits.push(ms);
+  clock.advance(ms);
+  return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+};
+
+async function session(env: Record<string, string> = {}): Promise<Harness> {
+  const config = testConfig({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MAX_RETRIES: '2', OPENAI_TIMEOUT_MS: '10000', ...env });
+  const relay = createRelayApp(config, createLogger({ write: (line) => void logs.push(line) }), { clock, sleep: virtualSleep, random: () => 0.5 });
+  relays.push(relay);
+  const h = new Harness(relay.app);
   await h.initialize();
   return h;
 }
-
-const gaps = () => upstream.requests.slice(1).map((r, i) => r.receivedAt - upstream.requests[i]!.receivedAt);
 
 test('429 with Retry-After: waits as asked, retries, succeeds; the retry is reported to the client and on stderr', async () => {
   const h = await session();
@@ -45,7 +56,7 @@ test('429 with Retry-After: waits as asked, retries, succeeds; the retry is repo
   const result = resultOf(await h.callTool({ prompt: 'x' }));
   assert.is((result.structuredContent as { text: string }).text, 'after the wait');
   assert.is(upstream.requests.length, 2);
-  assert.ok(gaps()[0]! >= 950, `waited ${gaps()[0]} ms`);
+  assert.equal(waits, [1000], 'waited the second Retry-After asked for');
   const warnings = h.notifications.filter((n) => n.method === 'notifications/message' && n.params?.level === 'warning');
   assert.is(warnings.length, 1);
   assert.match(JSON.stringify(warnings[0]!.params!.data), /attempt 1 of 3 failed \(HTTP 429\); retrying in 1\.0 s/);
@@ -56,7 +67,7 @@ test('retry-after-ms is preferred to Retry-After', async () => {
   const h = await session();
   upstream.next({ type: 'error', status: 429, headers: { 'retry-after-ms': '150', 'retry-after': '30' } }, { type: 'json' });
   resultOf(await h.callTool({ prompt: 'x' }));
-  assert.ok(gaps()[0]! >= 140 && gaps()[0]! < 1000, `waited ${gaps()[0]} ms`);
+  assert.equal(waits, [150]);
 });
 
 for (const status of [408, 409, 500, 502, 503, 504]) {
@@ -103,9 +114,8 @@ test('when retries run out the result says how many attempts were made and the l
 test('the deadline wins: no retry is started that could not finish in time', async () => {
   const h = await session({ OPENAI_TIMEOUT_MS: '800', OPENAI_MAX_RETRIES: '5' });
   upstream.next({ type: 'error', status: 429, headers: { 'retry-after': '5' } });
-  const started = Date.now();
   const result = resultOf(await h.callTool({ prompt: 'x' }));
-  assert.ok(Date.now() - started < 400, `gave up after ${Date.now() - started} ms`);
+  assert.equal(waits, [], 'a 5 s wait was never started with 800 ms left');
   assert.is(upstream.requests.length, 1);
   assert.match(textOf(result), /No time was left to retry before the deadline/);
 });
@@ -113,12 +123,15 @@ test('the deadline wins: no retry is started that could not finish in time', asy
 test('the deadline bounds the whole call, attempts and waits included', async () => {
   const h = await session({ OPENAI_TIMEOUT_MS: '700', OPENAI_MAX_RETRIES: '5' });
   upstream.next({ type: 'error', status: 503, headers: { 'retry-after-ms': '200' } }, { type: 'hang' });
-  const started = Date.now();
-  const result = resultOf(await h.callTool({ prompt: 'x' }));
-  const took = Date.now() - started;
-  assert.ok(took >= 650 && took < 1000, `took ${took} ms`);
+  const pending = h.callTool({ prompt: 'x' });
+  const [, second] = await upstream.waitForRequests(2);
+  assert.equal(waits, [200]);
+  clock.advance(499);
+  assert.is(upstream.requests.length, 2, 'still running 1 ms before the deadline');
+  clock.advance(1); // 200 ms waited + 500 ms of the second attempt: the deadline
+  const result = resultOf(await pending);
   assert.match(textOf(result), /did not finish within 700 ms \(OPENAI_TIMEOUT_MS\).*attempts: 2/);
-  assert.ok((await upstream.requests[1]!.closed).aborted);
+  assert.ok((await second!.closed).aborted);
 });
 
 test('a streamed call is retried only while no text has reached the client', async () => {
@@ -137,36 +150,39 @@ test('a streamed call is retried only while no text has reached the client', asy
 
 test('backoff without Retry-After grows exponentially, with jitter', async () => {
   const log = createLogger({ level: 'silent' });
-  const client = withRetries(createOpenAIUpstream({ baseUrl: upstream.baseUrl, apiKey: 'k', userAgent: 't', log }), {
-    maxRetries: 3,
-    log,
-    baseDelayMs: 100,
-    random: () => 0.5,
-  });
-  upstream.next({ type: 'error', status: 500 }, { type: 'error', status: 500 }, { type: 'error', status: 500 }, { type: 'json' });
-  await client.complete(
-    { model: 'm', messages: [{ role: 'user', content: 'x' }] },
-    { signal: new AbortController().signal, deadline: Date.now() + 10_000 },
-  );
-  const [first, second, third] = gaps();
-  assert.ok(first! >= 95 && first! < 180, `first wait ${first}`);
-  assert.ok(second! >= 195 && second! < 300, `second wait ${second}`);
-  assert.ok(third! >= 395 && third! < 520, `third wait ${third}`);
-  const jittered = withRetries(createOpenAIUpstream({ baseUrl: upstream.baseUrl, apiKey: 'k', userAgent: 't', log }), {
-    maxRetries: 1,
-    log,
-    baseDelayMs: 200,
-    random: () => 0,
-  });
-  upstream.reset();
+  const chosen = (random: number, baseDelayMs: number, failures: number) => {
+    const seen: number[] = [];
+    const client = withRetries(createOpenAIUpstream({ baseUrl: upstream.baseUrl, apiKey: 'k', userAgent: 't', log }), {
+      maxRetries: failures,
+      log,
+      baseDelayMs,
+      random: () => random,
+      sleep: (ms) => {
+        seen.push(ms);
+        return Promise.resolve();
+      },
+    });
+    return { client, seen };
+  };
+  const call = { model: 'm', messages: [{ role: 'user' as const, content: 'x' }] };
+  const budget = () => ({ signal: new AbortController().signal, deadline: Date.now() + 60_000 });
+  const middle = chosen(0.5, 100, 4);
+  upstream.next(...Array.from({ length: 4 }, () => ({ type: 'error' as const, status: 500 })), { type: 'json' });
+  await middle.client.complete(call, budget());
+  assert.equal(middle.seen, [100, 200, 400, 800], 'doubling from the base, jitter factor 1 at random 0.5');
+  const low = chosen(0, 200, 1);
   upstream.next({ type: 'error', status: 500 }, { type: 'json' });
-  await jittered.complete(
-    { model: 'm', messages: [{ role: 'user', content: 'x' }] },
-    { signal: new AbortController().signal, deadline: Date.now() + 10_000 },
-  );
-  assert.ok(gaps()[0]! >= 145 && gaps()[0]! < 200, `jitter takes up to a quarter off: ${gaps()[0]}`);
-  await client.close();
-  await jittered.close();
+  await low.client.complete(call, budget());
+  assert.equal(low.seen, [150], 'jitter takes up to a quarter off');
+  const high = chosen(0.999999, 200, 1);
+  upstream.next({ type: 'error', status: 500 }, { type: 'json' });
+  await high.client.complete(call, budget());
+  assert.equal(high.seen, [250], 'and adds up to a quarter');
+  const capped = chosen(0.5, 5000, 3);
+  upstream.next({ type: 'error', status: 500 }, { type: 'error', status: 500 }, { type: 'error', status: 500 }, { type: 'json' });
+  await capped.client.complete(call, budget());
+  assert.equal(capped.seen, [5000, 8000, 8000], 'at most 8 s');
+  for (const { client } of [middle, low, high, capped]) await client.close();
 });
 
 test('Retry-After parsing: seconds, HTTP dates, retry-after-ms, junk', () => {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { delay } from './helpers.ts';
+import { delay, eventually } from './helpers.ts';
 import { raw, SseClient } from './http-helpers.ts';
 import { BIN } from './stdio-process.ts';
 
@@ -69,15 +69,13 @@ test(`SIGTERM with ${GRACE_MS} ms of grace: whole replies or none, aborted upstr
       });
     });
     await upstream.waitForRequests(80, 10_000);
-    const sentAt = Date.now();
     child.kill('SIGTERM');
-    await delay(100);
+    // Draining: /health says 503, or the listener is already closed to new connections.
+    await eventually(async () => (await raw(url, { method: 'GET', path: '/health' }).catch(() => ({ status: 0 }))).status !== 200, 'the server began to drain');
     const refused = await raw(url, { headers, body: { jsonrpc: '2.0', id: 'late', method: 'ping' } }).catch((e: Error) => e);
     assert.ok(refused instanceof Error || refused.status === 503, 'no new work while draining');
-    const code = await exited;
-    const took = Date.now() - sentAt;
-    assert.is(code, 0);
-    assert.ok(took < GRACE_MS + 1000, `exited ${took} ms after SIGTERM`);
+    // The grace period itself is tested on a manual clock (http-sessions); here: it ends, exit 0.
+    assert.is(await exited, 0);
     await Promise.all(calls.map((c) => c.waitForEnd(2000).catch(() => undefined)));
     for (const [i, call] of calls.entries()) {
       const replies = call.messages().filter((m) => 'result' in m || 'error' in m);

@@ -1,3 +1,4 @@
+import type { Timer } from '../clock.ts';
 import type { CallContext, ProgressToken } from './context.ts';
 import { notification } from './messages.ts';
 
@@ -13,7 +14,7 @@ export class ProgressReporter {
   private pending = '';
   private received = 0;
   private lastSentAt = -Infinity;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private finished = false;
 
   constructor(token: ProgressToken, call: CallContext, intervalMs = 50) {
@@ -28,9 +29,10 @@ export class ProgressReporter {
     this.pending += text;
     this.received += text.length;
     if (this.timer) return;
-    const wait = this.lastSentAt + this.intervalMs - performance.now();
+    const { clock } = this.call.app;
+    const wait = this.lastSentAt + this.intervalMs - clock.now();
     if (wait <= 0) this.flush();
-    else this.timer = setTimeout(() => this.flush(), wait);
+    else this.timer = clock.setTimeout(() => this.flush(), wait);
   }
 
   /** Sends what is pending and stops; call before the reply goes out. */
@@ -47,12 +49,12 @@ export class ProgressReporter {
     const params: Record<string, unknown> = { progressToken: this.token, progress: this.received };
     if (this.call.features.progressMessage) params.message = this.pending;
     this.pending = '';
-    this.lastSentAt = performance.now();
+    this.lastSentAt = this.call.app.clock.now();
     this.call.notify(notification('notifications/progress', params));
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.call.app.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 }

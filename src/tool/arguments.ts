@@ -1,6 +1,6 @@
 import type { JsonObject } from '../protocol/messages.ts';
 import { validate, type ValidationError } from './generated/validate-arguments.js';
-import { INPUT_SCHEMA, RESERVED_EXTRA_KEYS } from './schema.ts';
+import { INPUT_SCHEMA, RESERVED_EXTRA_KEYS, TOKEN_LIMIT_KEYS } from './schema.ts';
 
 /** `generate` arguments after validation. Defaults are applied later, by the request builder. */
 export interface GenerateArguments {
@@ -35,8 +35,16 @@ function depthOf(value: unknown): number {
 /** Validates with the build-time compiled schema; the message names each parameter and what is wrong. */
 export function checkArguments(args: JsonObject): ArgumentCheck {
   if (!validate(args)) return { ok: false, message: describeErrors(validate.errors ?? []) };
-  if (args.extra !== undefined && depthOf(args.extra) > MAX_EXTRA_DEPTH) {
+  const extra = args.extra as JsonObject | undefined;
+  if (extra !== undefined && depthOf(extra) > MAX_EXTRA_DEPTH) {
     return { ok: false, message: `Invalid arguments for tool "generate": "extra" is nested more than ${MAX_EXTRA_DEPTH} levels deep.` };
+  }
+  // A token limit the relay cannot read as a number could not be held to OPENAI_MAX_TOKENS.
+  for (const key of TOKEN_LIMIT_KEYS) {
+    const value = extra?.[key];
+    if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 1)) {
+      return { ok: false, message: `Invalid arguments for tool "generate": "extra.${key}" must be an integer of at least 1.` };
+    }
   }
   return {
     ok: true,

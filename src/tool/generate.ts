@@ -57,7 +57,8 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
   };
 
   const call = async (rawArgs: JsonObject, ctx: CallContext): Promise<JsonObject> => {
-    const started = Date.now();
+    const { clock } = ctx.app;
+    const started = clock.now();
     const { notes } = ctx;
     notes.tool = TOOL_NAME;
     // Refusals read like invalid arguments: a result a model can act on from 2025-11-25 on
@@ -82,7 +83,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
 
     // The request's own signal carries both the client's cancel and, through ctx.abort, the deadline.
     const deadline = started + options.timeoutMs;
-    const timer = setTimeout(() => ctx.abort(new DeadlineExceeded(options.timeoutMs)), options.timeoutMs);
+    const timer = clock.setTimeout(() => ctx.abort(new DeadlineExceeded(options.timeoutMs)), options.timeoutMs);
     const progress = ctx.progressToken === undefined ? undefined : new ProgressReporter(ctx.progressToken, ctx);
     try {
       const slot = admission.slot(caller, ctx.signal);
@@ -97,7 +98,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       } catch (reason) {
         if (reason instanceof DeadlineExceeded) {
           notes.outcome = 'timeout';
-          return errorResult(`The call waited ${Date.now() - started} ms for a free slot and ran out of time (OPENAI_TIMEOUT_MS).`);
+          return errorResult(`The call waited ${clock.now() - started} ms for a free slot and ran out of time (OPENAI_TIMEOUT_MS).`);
         }
         if (reason instanceof PushedOut) {
           notes.outcome = 'busy';
@@ -139,7 +140,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       notes.attempts = error.attempts;
       ctx.app.log.warn('upstream call failed', {
         id: ctx.id,
-        failure: error.failure,
+        code: error.code,
         status: error.status,
         attempts: error.attempts,
         upstream_request_id: error.requestId,
@@ -147,7 +148,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       ctx.log('error', { message: error.message, status: error.status ?? null, attempts: error.attempts });
       return errorResult(error.message);
     } finally {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
     }
   };
 

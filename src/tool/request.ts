@@ -1,5 +1,6 @@
 import type { JsonObject } from '../protocol/messages.ts';
 import type { GenerateArguments } from './arguments.ts';
+import { TOKEN_LIMIT_KEYS } from './schema.ts';
 import type { ChatRequest } from './upstream/types.ts';
 
 export interface RequestPolicy {
@@ -23,7 +24,7 @@ export function buildRequest(args: GenerateArguments, policy: RequestPolicy): Ch
   const extra: JsonObject = { ...args.extra };
   if (policy.maxTokens !== undefined) {
     // The operator's bound holds whichever way a caller asks for tokens.
-    for (const key of ['max_tokens', 'max_completion_tokens']) {
+    for (const key of TOKEN_LIMIT_KEYS) {
       const value = extra[key];
       if (typeof value === 'number' && value > policy.maxTokens) extra[key] = policy.maxTokens;
     }

@@ -3,6 +3,9 @@
  * advertises and for the validator compiled at build time (src/tool/generated/).
  */
 
+/** Keys of `extra` that bound the tokens a call may generate: integers, clamped to OPENAI_MAX_TOKENS. */
+export const TOKEN_LIMIT_KEYS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens'] as const;
+
 /** Keys of `extra` that the relay sets itself (`n` would multiply the cost of a call). */
 export const RESERVED_EXTRA_KEYS = ['messages', 'model', 'stream', 'stream_options', 'n'] as const;
 

@@ -53,39 +53,86 @@ export class DeadlineExceeded extends LocalError {
   }
 }
 
+/** Removes secrets from text that came from the upstream, before it goes anywhere. */
+export type Redactor = (text: string) => string;
+
+/** Runs of a secret this long or longer are removed wherever they appear. */
+const SECRET_RUN = 12;
+
+/**
+ * A redactor for the given secrets (the upstream key): it removes every run of 12 or more
+ * of a secret's characters, with or without its `sk-` prefix (an upstream may echo a key
+ * partly, or masked in the middle), and anything shaped like an API key (`sk-…`, any case,
+ * even glued to other text; OpenAI echoes a masked key in 401 messages).
+ */
+export function createRedactor(secrets: readonly (string | undefined)[]): Redactor {
+  // Every 12-character window of every secret: a text window found here starts a run to remove.
+  const windows = new Set<string>();
+  for (const secret of secrets) {
+    if (!secret || secret.length < SECRET_RUN) continue;
+    for (let i = 0; i + SECRET_RUN <= secret.length; i++) windows.add(secret.slice(i, i + SECRET_RUN));
+  }
+  return (text) => {
+    let out = text;
+    if (windows.size > 0 && out.length >= SECRET_RUN) {
+      let result = '';
+      let copied = 0;
+      for (let i = 0; i + SECRET_RUN <= out.length; ) {
+        if (!windows.has(out.slice(i, i + SECRET_RUN))) {
+          i++;
+          continue;
+        }
+        let end = i + SECRET_RUN;
+        while (end < out.length && windows.has(out.slice(end - SECRET_RUN + 1, end + 1))) end++;
+        result += `${out.slice(copied, i)}[redacted]`;
+        copied = end;
+        i = end;
+      }
+      out = copied === 0 ? out : result + out.slice(copied);
+    }
+    return out.replace(/(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/gi, '$1-[redacted]');
+  };
+}
+
 /**
  * Pulls the human-readable message out of an error body (OpenAI's shape and common others),
  * on one line, secrets removed first and only then cut to 300 characters (a key cut in half
  * would no longer match its redaction).
  */
-export function upstreamMessageOf(body: string, secrets: readonly (string | undefined)[] = []): string | undefined {
+export function upstreamMessageOf(body: string, redact: Redactor): string | undefined {
   let message: unknown;
   try {
     const parsed: unknown = JSON.parse(body);
     if (typeof parsed === 'object' && parsed !== null) {
       const record = parsed as Record<string, unknown>;
       const error = record.error;
-      message =
-        typeof error === 'object' && error !== null
-          ? (error as Record<string, unknown>).message
-          : (error ?? record.message ?? record.detail);
+      message = typeof error === 'object' && error !== null ? (error as Record<string, unknown>).message : (error ?? record.message ?? record.detail);
     }
   } catch {
     message = body;
   }
   if (typeof message !== 'string') return undefined;
-  const oneLine = redactSecrets(message.replace(/\s+/g, ' ').trim(), secrets);
+  const oneLine = redact(message.replace(/\s+/g, ' ').trim());
   return oneLine ? oneLine.slice(0, 300) : undefined;
 }
 
-/**
- * Removes the given secrets, and anything shaped like an API key (`sk-…`, any case, even glued
- * to other text; OpenAI echoes a masked key in 401 messages).
- */
-export function redactSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret && secret.length >= 8) out = out.split(secret).join('[redacted]');
-  return out.replace(/(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/gi, '$1-[redacted]');
+export function statusSummary(status: number): string {
+  if (status === 401) return 'The upstream rejected the API key';
+  if (status === 403) return 'The upstream refused access';
+  if (status === 404) return 'The upstream does not know this model or endpoint';
+  if (status === 408) return 'The upstream timed out';
+  if (status === 429) return 'The upstream rate-limited the call';
+  if (status >= 500) return 'The upstream failed';
+  return 'The upstream rejected the request';
+}
+
+export function statusAdvice(status: number): string {
+  if (status === 401) return 'Check OPENAI_API_KEY.';
+  if (status === 403) return 'Check that the key may use this model and endpoint.';
+  if (status === 404) return 'Check the model name and OPENAI_BASE_URL.';
+  if (status === 429) return "Wait and try again, or check the account's rate limits and quota.";
+  if (status === 408 || status === 409 || status >= 500) return 'Try again later.';
+  return 'Check the arguments (model, temperature, max_tokens, extra).';
 }
 
 /**

@@ -1,3 +1,4 @@
+import { sleepOn, systemClock, type Clock, type Sleep } from '../../clock.ts';
 import type { Logger } from '../../log.ts';
 import { DeadlineExceeded, UpstreamError } from './errors.ts';
 import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types.ts';
@@ -11,6 +12,9 @@ export interface RetryOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   random?: () => number;
+  /** Deadlines are read on this clock; waits between attempts are taken with `sleep` (its clock by default). */
+  clock?: Clock;
+  sleep?: Sleep;
 }
 
 /**
@@ -23,6 +27,8 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
   const base = options.baseDelayMs ?? 500;
   const cap = options.maxDelayMs ?? 8_000;
   const random = options.random ?? Math.random;
+  const clock = options.clock ?? systemClock;
+  const sleep = options.sleep ?? sleepOn(clock);
 
   async function complete(request: ChatRequest, call: CompleteOptions): Promise<Completion> {
     let delivered = false;
@@ -46,7 +52,7 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
         }
         const backoff = Math.min(cap, base * 2 ** (attempt - 1)) * (0.75 + random() * 0.5);
         const wait = Math.round(error.retryAfterMs ?? backoff);
-        if (Date.now() + wait >= call.deadline)
+        if (clock.now() + wait >= call.deadline)
           throw finalError(error, attempt, last, ' No time was left to retry before the deadline (OPENAI_TIMEOUT_MS).');
         const status = error.status === undefined ? 'no response' : `HTTP ${error.status}`;
         options.log.warn('upstream attempt failed; retrying', {
@@ -84,19 +90,4 @@ function finalError(error: UpstreamError, attempts: number, last: UpstreamError 
   const status = error.status ?? last?.status;
   const summary = ` (attempts: ${attempts}; last upstream status: ${status === undefined ? 'none' : `HTTP ${status}`})`;
   return error.withNote(`${note}${summary}`, attempts);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

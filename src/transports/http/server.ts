@@ -298,9 +298,9 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
       server.closeIdleConnections();
       if (active > 0 || store.inFlight() > 0) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, graceMs);
+          const timer = clock.setTimeout(resolve, graceMs);
           idleWaiters.push(() => {
-            clearTimeout(timer);
+            clock.clearTimeout(timer);
             resolve();
           });
         });

@@ -1,0 +1,322 @@
+import { Writable, type Readable } from 'node:stream';
+import type { Clock } from '../../clock.ts';
+import { DeadlineExceeded, retryAfterMs, statusAdvice, statusSummary, UpstreamError, upstreamMessageOf, type Redactor } from './errors.ts';
+import { SseParser, type StreamEvent } from './sse.ts';
+
+type Undici = typeof import('./undici.ts');
+type Dispatcher = import('./undici.ts').Dispatcher;
+type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+/** Error bodies are read this far, and no further. */
+const ERROR_BODY_CAP = 64 * 1024;
+/** After an event stream says it is done, the upstream gets this long to end the response. */
+const DRAIN_AFTER_DONE_MS = 1_000;
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  userAgent: string;
+  clock: Clock;
+  redact: Redactor;
+  /** Largest accepted response body (non-streamed) or streamed answer, in bytes. */
+  maxResponseBytes?: number;
+}
+
+/** What one call allows: its signal (cancel, deadline) and when it must be over (epoch ms, on the clock). */
+export interface CallBudget {
+  signal: AbortSignal;
+  deadline: number;
+}
+
+export interface JsonAnswer {
+  body: unknown;
+  status: number;
+  requestId: string | undefined;
+}
+
+/** `done`: the stream's answer is complete (its terminal event); nothing more is needed from it. */
+export type EventVerdict = 'done' | undefined;
+
+export interface StreamAnswer {
+  status: number;
+  requestId: string | undefined;
+  /** The stream said it was done (else it simply ended). */
+  done: boolean;
+  /** The upstream ignored `stream: true` and answered JSON. */
+  json?: unknown;
+}
+
+/**
+ * The thin HTTP client under every upstream API: undici's dispatcher API (`request` for JSON,
+ * `stream` for event streams) on one keep-alive pool that honours HTTPS_PROXY/NO_PROXY,
+ * loaded on the first call. Error statuses become UpstreamErrors quoting the upstream's
+ * message (redacted); bodies are capped; undici's own timers never cut what the deadline allows.
+ */
+export class UpstreamHttp {
+  private readonly options: HttpClientOptions;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly maxResponseBytes: number;
+  private readonly jsonHeaders: Record<string, string>;
+  private readonly streamHeaders: Record<string, string>;
+  private loaded: Promise<{ undici: Undici; dispatcher: Dispatcher }> | undefined;
+
+  constructor(options: HttpClientOptions) {
+    this.options = options;
+    const url = new URL(options.baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+    // Built once: every call sends the same headers.
+    const headers = (accept: string) => ({
+      'content-type': 'application/json',
+      accept,
+      authorization: `Bearer ${options.apiKey}`,
+      'user-agent': options.userAgent,
+    });
+    this.jsonHeaders = headers('application/json');
+    this.streamHeaders = headers('text/event-stream');
+  }
+
+  /** A request answered with JSON. */
+  async json(method: 'GET' | 'POST', path: string, body: unknown, call: CallBudget): Promise<JsonAnswer> {
+    const { undici, dispatcher } = await this.load();
+    return this.guard(call, async () => {
+      const response = await undici.request(dispatcher, this.requestOptions(method, path, body, call, this.jsonHeaders));
+      const requestId = this.requestIdOf(response.headers);
+      const error = response.statusCode >= 400;
+      const cap = error ? ERROR_BODY_CAP : this.maxResponseBytes;
+      let text: string;
+      try {
+        // A declared length within the cap can be read by undici's own (faster) consumer.
+        const declared = Number(headerOf(response.headers, 'content-length'));
+        text = declared >= 0 && declared <= cap ? await response.body.text() : await readCapped(response.body, cap, !error);
+      } catch (failure) {
+        throw failure instanceof UpstreamError || call.signal.aborted ? failure : this.brokenAnswer(failure, response.statusCode, requestId);
+      }
+      if (error) throw this.httpError(response.statusCode, text, requestId, response.headers);
+      return { body: parseJson(text, requestId), status: response.statusCode, requestId };
+    });
+  }
+
+  /**
+   * A request answered with an event stream: each event goes to `onEvent`, in order, until
+   * the stream ends or `onEvent` says it is done. A done stream is answered at once; the
+   * upstream gets a moment to end the response (so the connection can be reused), then the
+   * request is cut. An upstream that answers JSON instead is accepted (`json`).
+   */
+  async events(method: 'GET' | 'POST', path: string, body: unknown, call: CallBudget, onEvent: (event: StreamEvent, requestId: string | undefined) => EventVerdict): Promise<StreamAnswer> {
+    const { undici, dispatcher } = await this.load();
+    return this.guard(call, async () => {
+      let status = 0;
+      let requestId: string | undefined;
+      let responseHeaders: ResponseHeaders = {};
+      let plain: { chunks: Buffer[]; bytes: number; cap: number } | undefined;
+      let sink: Writable | undefined;
+      let done = false;
+      let markDone!: () => void;
+      const doneSignal = new Promise<void>((resolve) => (markDone = resolve));
+      const parser = new SseParser((event) => {
+        if (done) return;
+        if (onEvent(event, requestId) === 'done') {
+          done = true;
+          markDone();
+        }
+      });
+      const receive = undici.stream(dispatcher, this.requestOptions(method, path, body, call, this.streamHeaders), ({ statusCode, headers }) => {
+        status = statusCode;
+        responseHeaders = headers;
+        requestId = this.requestIdOf(headers);
+        // Error bodies, and upstreams that ignore `stream: true`, are collected whole (capped).
+        if (statusCode >= 400 || !(headerOf(headers, 'content-type') ?? '').includes('text/event-stream')) {
+          plain = { chunks: [], bytes: 0, cap: statusCode >= 400 ? ERROR_BODY_CAP : this.maxResponseBytes };
+        }
+        const collecting = plain;
+        sink = new Writable({
+          write: (chunk: Buffer, _encoding, callback) => {
+            try {
+              if (!collecting) {
+                parser.push(chunk);
+                return callback();
+              }
+              const room = collecting.cap - collecting.bytes;
+              if (chunk.length >= room) {
+                collecting.chunks.push(chunk.subarray(0, room));
+                collecting.bytes += room;
+                // Past the cap: an answer is too large; an error body has said enough.
+                if (statusCode < 400) throw new UpstreamError('protocol', "The upstream's answer exceeds the size limit.");
+                done = true;
+                markDone();
+                return callback();
+              }
+              collecting.chunks.push(chunk);
+              collecting.bytes += chunk.length;
+              callback();
+            } catch (error) {
+              callback(error as Error);
+            }
+          },
+        });
+        return sink;
+      });
+      const settled = receive.then(
+        () => false,
+        (error: unknown) => {
+          // Once the status line is in, a failure is a connection broken mid-answer.
+          if (status === 0 || error instanceof UpstreamError || call.signal.aborted) throw error;
+          throw this.brokenAnswer(error, status, requestId);
+        },
+      );
+      if (await Promise.race([settled, doneSignal.then(() => true)])) {
+        // Answered: let the response end by itself for a moment, then cut it.
+        const timer = this.options.clock.setTimeout(() => sink?.destroy(), DRAIN_AFTER_DONE_MS);
+        void settled.catch(() => undefined).finally(() => this.options.clock.clearTimeout(timer));
+      } else {
+        parser.end();
+      }
+      if (plain) {
+        const text = Buffer.concat(plain.chunks).toString('utf8');
+        if (status >= 400) throw this.httpError(status, text, requestId, responseHeaders);
+        return { status, requestId, done: true, json: parseJson(text, requestId) };
+      }
+      return { status, requestId, done };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.loaded) await (await this.loaded).dispatcher.close().catch(() => undefined);
+  }
+
+  private load(): Promise<{ undici: Undici; dispatcher: Dispatcher }> {
+    this.loaded ??= import('./undici.ts').then((undici) => ({
+      undici,
+      dispatcher: undici.createDispatcher({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }),
+    }));
+    return this.loaded;
+  }
+
+  private requestOptions(method: 'GET' | 'POST', path: string, body: unknown, call: CallBudget, headers: Record<string, string>) {
+    // undici's own timers (300 s by default) must not cut a call the deadline still allows.
+    const remaining = Math.max(1, call.deadline - this.options.clock.now());
+    return {
+      origin: this.origin,
+      path: `${this.basePath}${path}`,
+      method,
+      headers,
+      ...(method === 'POST' ? { body: JSON.stringify(body) } : {}),
+      signal: call.signal,
+      headersTimeout: remaining,
+      bodyTimeout: remaining,
+    };
+  }
+
+  /** Turns what escaped a call into the call's failure: timeout, cancel, or the network. */
+  private async guard<T>(call: CallBudget, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (call.signal.aborted) {
+        const reason: unknown = call.signal.reason;
+        if (reason instanceof DeadlineExceeded) throw new UpstreamError('timeout', reason.message);
+        throw reason ?? error;
+      }
+      throw error instanceof UpstreamError ? error : this.networkError(error);
+    }
+  }
+
+  /** The upstream's request id, for support tickets: only when it is plain and holds no secret. */
+  private requestIdOf(headers: ResponseHeaders): string | undefined {
+    const id = headerOf(headers, 'x-request-id');
+    if (id === undefined || !/^[\w.:/+=-]{1,200}$/.test(id)) return undefined;
+    return this.options.redact(id) === id ? id : undefined;
+  }
+
+  private httpError(status: number, body: string, requestId: string | undefined, headers: ResponseHeaders): UpstreamError {
+    const upstreamMessage = upstreamMessageOf(body, this.options.redact);
+    const said = upstreamMessage ? `: ${upstreamMessage.replace(/\.$/, '')}` : '';
+    const wait = retryAfterMs(headers, this.options.clock.now());
+    return new UpstreamError('http', `${statusSummary(status)} (HTTP ${status})${said}. ${statusAdvice(status)}`, {
+      status,
+      requestId,
+      ...(wait !== undefined ? { retryAfterMs: wait } : {}),
+      ...(upstreamMessage ? { upstreamMessage } : {}),
+    });
+  }
+
+  private brokenAnswer(error: unknown, status: number, requestId: string | undefined): UpstreamError {
+    return new UpstreamError('network', `The upstream's connection broke mid-answer (${errorCode(error)}).`, { status, requestId, retryable: true, cause: error });
+  }
+
+  private networkError(error: unknown): UpstreamError {
+    return new UpstreamError(
+      'network',
+      `Could not reach the upstream at ${this.origin} (${errorCode(error)}). Check OPENAI_BASE_URL, the network, and any HTTPS_PROXY/NO_PROXY settings.`,
+      { cause: error },
+    );
+  }
+}
+
+export function parseJson(text: string, requestId: string | undefined): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UpstreamError('protocol', 'The upstream answered with something that is not JSON.', { requestId });
+  }
+}
+
+/**
+ * Reads a body up to `cap` bytes (events, not async iteration: this is on every call's path).
+ * Past the cap, `strict` refuses the answer; otherwise what fits is kept (an error body).
+ */
+export function readCapped(body: Readable, cap: number, strict: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    const detach = (): void => {
+      body.off('data', onData);
+      body.off('end', done);
+      body.off('error', onError);
+    };
+    const done = (): void => {
+      detach();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onError = (error: Error): void => {
+      detach();
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      const room = cap - kept;
+      if (chunk.length <= room) {
+        chunks.push(chunk);
+        kept += chunk.length;
+        return;
+      }
+      chunks.push(chunk.subarray(0, room));
+      kept = cap;
+      detach();
+      body.on('error', () => undefined);
+      body.destroy();
+      if (strict) reject(new UpstreamError('protocol', "The upstream's answer exceeds the size limit."));
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    body.on('data', onData);
+    body.on('end', done);
+    body.on('error', onError);
+  });
+}
+
+export function headerOf(headers: ResponseHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function errorCode(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const record = current as { code?: unknown; errors?: unknown[]; cause?: unknown };
+    if (typeof record.code === 'string') return record.code;
+    current = Array.isArray(record.errors) ? record.errors[0] : record.cause;
+  }
+  return error instanceof Error ? error.message.slice(0, 100) : 'unknown error';
+}
