@@ -127,9 +127,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     logFormat: oneOf(text('LOG_FORMAT'), ['json', 'text'] as const, 'LOG_FORMAT'),
   };
   if (config.allowedModels.length > 0 && !config.allowedModels.includes(config.model)) {
-    throw new ConfigError(
-      'OPENAI_MODEL must be one of the models in OPENAI_ALLOWED_MODELS.',
-    );
+    throw new ConfigError('OPENAI_MODEL must be one of the models in OPENAI_ALLOWED_MODELS.');
   }
   return { action: 'run', config };
 }
@@ -180,7 +178,10 @@ function defaultOf(name: string): string {
 
 function hostAddress(value: string): string {
   // An IPv4 or IPv6 address, or a host name.
-  if (/^[0-9a-fA-F:.]+$/.test(value) || /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value)) {
+  if (
+    /^[0-9a-fA-F:.]+$/.test(value) ||
+    /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(value)
+  ) {
     if (value.length <= 253) return value;
   }
   throw new ConfigError('HOST must be an IP address or a host name to listen on, such as 127.0.0.1 or 0.0.0.0.');

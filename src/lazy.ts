@@ -6,5 +6,6 @@
 let cryptoModule: typeof import('node:crypto') | undefined;
 
 export function crypto(): typeof import('node:crypto') {
-  return (cryptoModule ??= process.getBuiltinModule('node:crypto'));
+  cryptoModule ??= process.getBuiltinModule('node:crypto');
+  return cryptoModule;
 }

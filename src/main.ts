@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { createRelayApp } from './app.ts';
 import { crypto } from './lazy.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -120,7 +121,7 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
     requestTimeoutMs: config.requestTimeoutMs,
     transport: config.transport,
   });
-  let address;
+  let address: AddressInfo;
   try {
     address = await http.listen();
   } catch (error) {

@@ -80,7 +80,6 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'LOG_FORMAT', flag: '--log-format', default: 'json', help: 'json or text (stderr)' },
 ];
 
-
 export function helpText(name: string, version: string): string {
   const lines = [
     `${name} ${version}: an MCP server with one tool, generate, relaying prompts to OpenAI-compatible APIs.`,

@@ -185,7 +185,20 @@ test('the built binary: --version and --help', () => {
 
 test('no start-up error echoes a value: a key pasted into the wrong variable never reaches stderr', () => {
   const pasted = 'sk-proj-SECRET-abc123def456';
-  const variables = ['PORT', 'OPENAI_TEMPERATURE', 'MCP_TRANSPORT', 'MCP_UPSTREAM', 'OPENAI_BASE_URL', 'OPENAI_TIMEOUT_MS', 'MCP_AUTH', 'MCP_STATELESS', 'LOG_LEVEL', 'LOG_FORMAT', 'MCP_MAX_BATCH', 'MCP_MAX_CONNECTIONS'];
+  const variables = [
+    'PORT',
+    'OPENAI_TEMPERATURE',
+    'MCP_TRANSPORT',
+    'MCP_UPSTREAM',
+    'OPENAI_BASE_URL',
+    'OPENAI_TIMEOUT_MS',
+    'MCP_AUTH',
+    'MCP_STATELESS',
+    'LOG_LEVEL',
+    'LOG_FORMAT',
+    'MCP_MAX_BATCH',
+    'MCP_MAX_CONNECTIONS',
+  ];
   for (const name of variables) {
     assert.throws(
       () => loadConfig([], { [name]: pasted }),
@@ -194,10 +207,19 @@ test('no start-up error echoes a value: a key pasted into the wrong variable nev
     );
   }
   const model = { OPENAI_MODEL: pasted, OPENAI_ALLOWED_MODELS: 'gpt-4o' };
-  assert.throws(() => loadConfig([], model), (error: Error) => !error.message.includes('SECRET'));
+  assert.throws(
+    () => loadConfig([], model),
+    (error: Error) => !error.message.includes('SECRET'),
+  );
   const base = { OPENAI_BASE_URL: `https://${pasted}` };
-  assert.throws(() => loadConfig([], { ...base, OPENAI_BASE_URL: `ftp://${pasted}` }), (error: Error) => !error.message.includes('SECRET'));
-  assert.throws(() => loadConfig([], { HOST: `${pasted}!` }), (error: Error) => !error.message.includes('SECRET'));
+  assert.throws(
+    () => loadConfig([], { ...base, OPENAI_BASE_URL: `ftp://${pasted}` }),
+    (error: Error) => !error.message.includes('SECRET'),
+  );
+  assert.throws(
+    () => loadConfig([], { HOST: `${pasted}!` }),
+    (error: Error) => !error.message.includes('SECRET'),
+  );
   // A key-shaped HOST is a valid host name: listening on it fails, and that message names no value either.
   const result = run([], { HOST: pasted, PORT: '0', OPENAI_API_KEY: 'k', MCP_API_KEY: 'client-key-1234567890' });
   assert.is(result.status, 1);

@@ -28,7 +28,11 @@ export type Behaviour =
       done?: boolean;
       dropAfter?: number;
       errorAfter?: number;
+      /** After [DONE], keep the response open instead of ending it. */
+      holdOpen?: boolean;
     }
+  /** An error status whose body never ends (a chunk every tick). */
+  | { type: 'endless-error'; status: number }
   | { type: 'error'; status: number; message?: string; body?: string; headers?: Record<string, string>; delayMs?: number }
   | { type: 'hang' }
   /** A JSON completion held back until the test calls `release()`: the test decides when calls end. */
@@ -185,7 +189,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
             );
           }
           if (behaviour.done !== false) res.write('data: [DONE]\n\n');
-          res.end();
+          if (!behaviour.holdOpen) res.end();
         };
         later(behaviour.intervalMs ?? 0, step);
         return;
@@ -212,6 +216,16 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }
       case 'hang':
         return; // Never answers; the client must give up.
+      case 'endless-error': {
+        res.writeHead(behaviour.status, { 'content-type': 'application/json' });
+        res.write('{"error":{"message":"');
+        const more = (): void => {
+          if (res.destroyed) return;
+          res.write('x'.repeat(8192), () => later(1, more));
+        };
+        more();
+        return;
+      }
       case 'held':
         heldBack.push(() => respond({ type: 'json', content: behaviour.content ?? 'held answer' }, request, res));
         return;

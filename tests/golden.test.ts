@@ -45,14 +45,20 @@ test.after(async () => {
 
 test('every fixture names the spec rule it pins', () => {
   assert.ok(fixtures.length >= 28);
-  for (const { fixture } of fixtures) assert.match(fixture.rationale, /^20\d\d-\d\d-\d\d \S+/, `${fixture.name}: a rationale starting with the revision and the spec page`);
+  for (const { fixture } of fixtures)
+    assert.match(fixture.rationale, /^20\d\d-\d\d-\d\d \S+/, `${fixture.name}: a rationale starting with the revision and the spec page`);
 });
 
 for (const { fixture } of fixtures) {
   test(`HTTP ${fixture.name}: ${fixture.rationale}`, async () => {
     const res = await raw(server.url, {
       method: fixture.request.method ?? 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${KEY}`, ...fixture.request.headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${KEY}`,
+        ...fixture.request.headers,
+      },
       ...(fixture.request.method ? {} : { body: fixture.request.body }),
     });
     if (update) fixture.http = { status: res.status, body: placeholder(res.text) };

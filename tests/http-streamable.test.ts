@@ -254,7 +254,13 @@ test('GET opens the session stream (priming event); a second concurrent GET is 4
   });
   assert.is(noAccept.status, 406);
   stream.close();
-  await eventually(async () => (await raw(server.url, { method: 'GET', path: '/metrics', headers: { authorization: jsonHeaders().authorization! } })).text.includes('mcp_sse_streams_open 0'), 'the server saw the stream close');
+  await eventually(
+    async () =>
+      (await raw(server.url, { method: 'GET', path: '/metrics', headers: { authorization: jsonHeaders().authorization! } })).text.includes(
+        'mcp_sse_streams_open 0',
+      ),
+    'the server saw the stream close',
+  );
   const again = sse({
     method: 'GET',
     headers: { accept: 'text/event-stream', authorization: jsonHeaders().authorization!, 'mcp-session-id': session },

@@ -141,7 +141,7 @@ test('an answer sent before the body was read says Connection: close, and reache
       server.port,
       'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer wrong\r\nContent-Length: 100000\r\n\r\n',
       (socket) => {
-        socket.write('{"jsonrpc":"2.0","id":1,"method":"ping","x":"' + 'x'.repeat(60_000));
+        socket.write(`{"jsonrpc":"2.0","id":1,"method":"ping","x":"${'x'.repeat(60_000)}`);
       },
     );
     assert.match(refused, /^HTTP\/1\.1 401 /);

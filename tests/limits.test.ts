@@ -94,7 +94,11 @@ test('MCP_MAX_CONCURRENCY and MCP_MAX_QUEUE: extra calls wait; a full queue answ
 
 test('time spent queued counts against the deadline', async () => {
   const clock = new ManualClock();
-  const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '1', OPENAI_TIMEOUT_MS: '400', OPENAI_MAX_RETRIES: '0' }, undefined, clock);
+  const relay = testApp(
+    { OPENAI_BASE_URL: upstream.baseUrl, MCP_MAX_CONCURRENCY: '1', OPENAI_TIMEOUT_MS: '400', OPENAI_MAX_RETRIES: '0' },
+    undefined,
+    clock,
+  );
   const h = new Harness(relay.app);
   await h.initialize();
   // A call that waits 250 ms for the slot has 150 ms left for the upstream, not 400.

@@ -159,7 +159,10 @@ test('subscriptions/listen over HTTP: acknowledged first, held open, ended grace
     params: { _meta: { 'io.modelcontextprotocol/subscriptionId': 'listen-1' }, notifications: {} },
   });
   // Other requests come and go; the subscription stays open.
-  const discover = await raw(server.url, { headers: modernHeaders('server/discover'), body: { jsonrpc: '2.0', id: 'd', method: 'server/discover', params: { _meta: meta() } } });
+  const discover = await raw(server.url, {
+    headers: modernHeaders('server/discover'),
+    body: { jsonrpc: '2.0', id: 'd', method: 'server/discover', params: { _meta: meta() } },
+  });
   assert.is(discover.status, 200);
   assert.not.ok(stream.ended, 'the stream stays open');
   await server.close(5000);

@@ -94,7 +94,7 @@ test('the prompt is logged only at debug; text format for people', async () => {
   const line = textLines.find((l) => l.includes('method=tools/call'))!;
   assert.match(
     line,
-    /^\d{4}-\d{2}-\d{2}T\S+ INFO  request transport=unknown method=tools\/call id=\d+ tool=generate status=ok outcome=ok duration_ms=[\d.]+/,
+    /^\d{4}-\d{2}-\d{2}T\S+ INFO {2}request transport=unknown method=tools\/call id=\d+ tool=generate status=ok outcome=ok duration_ms=[\d.]+/,
   );
 });
 

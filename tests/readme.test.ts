@@ -13,7 +13,7 @@ import { BIN } from './stdio-process.ts';
 
 const test = suite('README snippets');
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const blocks = (lang: string): string[] => [...readme.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+const blocks = (lang: string): string[] => [...readme.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!);
 
 interface ServerEntry {
   type?: string;
@@ -40,6 +40,26 @@ async function initializeVia(command: string, args: string[], env: Record<string
   await new Promise((resolve) => child.on('exit', resolve));
   return stdout;
 }
+
+test('agent CLI commands that pass the server flags put -- before them (Gemini CLI swallows flags it knows otherwise)', () => {
+  const commands = blocks('sh')
+    .flatMap((block) => block.split('\n'))
+    .filter((line) => /^(gemini|codex|claude) mcp add /.test(line));
+  for (const cli of ['gemini', 'codex', 'claude'])
+    assert.ok(
+      commands.some((line) => line.startsWith(`${cli} `)),
+      `a ${cli} snippet`,
+    );
+  for (const line of commands.filter((l) => l.includes('openai-mcp-relay --transport stdio'))) {
+    assert.ok(
+      line.indexOf(' -- ') !== -1 && line.indexOf(' -- ') < line.indexOf('openai-mcp-relay'),
+      `-- before the server's arguments: ${line}`,
+    );
+  }
+  const toml = blocks('toml').join('\n');
+  assert.match(toml, /^\[mcp_servers\.openai\]$/m);
+  assert.match(toml, /^args = \["-y", "openai-mcp-relay", "--transport", "stdio"\]$/m);
+});
 
 test('every JSON snippet parses, and there are client entries for stdio and HTTP', () => {
   assert.ok(entries.filter(([, e]) => e.command).length >= 4, 'stdio entries');

@@ -40,7 +40,11 @@ const virtualSleep = (ms: number, signal: AbortSignal): Promise<void> => {
 
 async function session(env: Record<string, string> = {}): Promise<Harness> {
   const config = testConfig({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MAX_RETRIES: '2', OPENAI_TIMEOUT_MS: '10000', ...env });
-  const relay = createRelayApp(config, createLogger({ write: (line) => void logs.push(line) }), { clock, sleep: virtualSleep, random: () => 0.5 });
+  const relay = createRelayApp(config, createLogger({ write: (line) => void logs.push(line) }), {
+    clock,
+    sleep: virtualSleep,
+    random: () => 0.5,
+  });
   relays.push(relay);
   const h = new Harness(relay.app);
   await h.initialize();

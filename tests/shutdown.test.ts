@@ -71,7 +71,10 @@ test(`SIGTERM with ${GRACE_MS} ms of grace: whole replies or none, aborted upstr
     await upstream.waitForRequests(80, 10_000);
     child.kill('SIGTERM');
     // Draining: /health says 503, or the listener is already closed to new connections.
-    await eventually(async () => (await raw(url, { method: 'GET', path: '/health' }).catch(() => ({ status: 0 }))).status !== 200, 'the server began to drain');
+    await eventually(
+      async () => (await raw(url, { method: 'GET', path: '/health' }).catch(() => ({ status: 0 }))).status !== 200,
+      'the server began to drain',
+    );
     const refused = await raw(url, { headers, body: { jsonrpc: '2.0', id: 'late', method: 'ping' } }).catch((e: Error) => e);
     assert.ok(refused instanceof Error || refused.status === 503, 'no new work while draining');
     // The grace period itself is tested on a manual clock (http-sessions); here: it ends, exit 0.

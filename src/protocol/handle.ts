@@ -29,7 +29,10 @@ export function handle(message: unknown, ctx: Context): Promise<Reply | undefine
   if (!Array.isArray(message)) return handleOne(message, ctx, era, false);
   if (era === 'modern') {
     return Promise.resolve(
-      errorResponse(null, { code: ErrorCode.InvalidRequest, message: 'Invalid Request: JSON-RPC batches are not part of protocol 2026-07-28' }),
+      errorResponse(null, {
+        code: ErrorCode.InvalidRequest,
+        message: 'Invalid Request: JSON-RPC batches are not part of protocol 2026-07-28',
+      }),
     );
   }
   return handleBatch(message, ctx);
@@ -130,7 +133,12 @@ function handleNotification(message: JsonRpcNotification, ctx: Context): void {
 }
 
 /** The initialize era: initialize and ping first, then the session's own methods. */
-async function handleRequest(request: JsonRpcRequest, ctx: Context, inBatch: boolean, notes: CallNotes): Promise<JsonRpcResponse | undefined> {
+async function handleRequest(
+  request: JsonRpcRequest,
+  ctx: Context,
+  inBatch: boolean,
+  notes: CallNotes,
+): Promise<JsonRpcResponse | undefined> {
   const { id, method } = request;
   const params = request.params ?? {};
   const { session } = ctx;

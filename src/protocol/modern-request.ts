@@ -4,7 +4,8 @@ import { serverInfo } from './lifecycle.ts';
 import { quote, REFUSAL, type JsonRpcRequest, type JsonRpcResponse, type Refusal } from './messages.ts';
 import { MODERN_METHODS, MODERN_METHODS_NOT_OFFERED } from './methods.ts';
 import { checkModernHeaders } from './modern-headers.ts';
-import { checkModernVersion, decorateResult, readEnvelope } from './modern.ts';
+import { checkModernVersion, decorateResult, type Envelope, readEnvelope } from './modern.ts';
+import type { ModernVersion } from './versions.ts';
 import { assertIdFree, errorReply, run } from './run.ts';
 
 /**
@@ -19,7 +20,7 @@ export async function handleModern(request: JsonRpcRequest, ctx: Context, notes:
     if ('error' in reply) reply[REFUSAL] = refusal;
     return reply;
   };
-  let envelope;
+  let envelope: Envelope;
   try {
     envelope = readEnvelope(request);
   } catch (error) {
@@ -27,7 +28,7 @@ export async function handleModern(request: JsonRpcRequest, ctx: Context, notes:
   }
   const mismatch = ctx.headers ? checkModernHeaders(ctx.headers, request) : undefined;
   if (mismatch) return refuse('headers', mismatch);
-  let version;
+  let version: ModernVersion;
   try {
     version = checkModernVersion(envelope.version);
   } catch (error) {
@@ -35,7 +36,9 @@ export async function handleModern(request: JsonRpcRequest, ctx: Context, notes:
   }
   const handler = MODERN_METHODS.get(method);
   if (!handler) {
-    const why = MODERN_METHODS_NOT_OFFERED.has(method) ? `a ${version} method this server does not offer: it serves tools only` : `not a ${version} method`;
+    const why = MODERN_METHODS_NOT_OFFERED.has(method)
+      ? `a ${version} method this server does not offer: it serves tools only`
+      : `not a ${version} method`;
     return refuse('method', new WireError(ErrorCode.MethodNotFound, `Method not found: ${quote(method)} (${why})`));
   }
   try {

@@ -77,7 +77,8 @@ export async function run(
     notify,
     log: (level: LogLevel, data: unknown) => {
       const threshold = mode.logLevel();
-      if (threshold !== undefined && passes(level, threshold)) notify(notification('notifications/message', { level, logger: app.name, data }));
+      if (threshold !== undefined && passes(level, threshold))
+        notify(notification('notifications/message', { level, logger: app.name, data }));
     },
   };
   try {

@@ -110,7 +110,10 @@ export class CancelScope {
 
   add(id: RequestId, controller: AbortController): void {
     let set = this.byId.get(id);
-    if (!set) this.byId.set(id, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.byId.set(id, set);
+    }
     set.add(controller);
   }
 
@@ -142,7 +145,8 @@ export class CancelScopes {
       const made = new CancelScope(() => {
         if (this.scopes.get(caller) === made) this.scopes.delete(caller);
       });
-      this.scopes.set(caller, (scope = made));
+      this.scopes.set(caller, made);
+      scope = made;
     }
     return scope;
   }

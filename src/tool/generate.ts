@@ -5,7 +5,7 @@ import { ProgressReporter } from '../protocol/progress.ts';
 import type { VersionFeatures } from '../protocol/versions.ts';
 import { checkArguments, type GenerateArguments } from './arguments.ts';
 import type { Admission } from './admission.ts';
-import { PushedOut } from './limiter.ts';
+import { PushedOut, type Release } from './limiter.ts';
 import { buildRequest, type RequestPolicy } from './request.ts';
 import { errorResult, successResult } from './result.ts';
 import { INPUT_SCHEMA, OUTPUT_SCHEMA } from './schema.ts';
@@ -92,7 +92,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
         notes.outcome = slot.outcome;
         return errorResult(slot.message);
       }
-      let release;
+      let release: Release;
       try {
         release = await slot;
       } catch (reason) {

@@ -68,7 +68,10 @@ export class Quotas {
   private usageOf(key: string, now: number): KeyUsage {
     const day = Math.floor(now / DAY_MS);
     let usage = this.usage.get(key);
-    if (!usage) this.usage.set(key, (usage = { starts: [], day, tokens: 0 }));
+    if (!usage) {
+      usage = { starts: [], day, tokens: 0 };
+      this.usage.set(key, usage);
+    }
     if (usage.day !== day) {
       usage.day = day;
       usage.tokens = 0;

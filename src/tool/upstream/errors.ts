@@ -106,7 +106,10 @@ export function upstreamMessageOf(body: string, redact: Redactor): string | unde
     if (typeof parsed === 'object' && parsed !== null) {
       const record = parsed as Record<string, unknown>;
       const error = record.error;
-      message = typeof error === 'object' && error !== null ? (error as Record<string, unknown>).message : (error ?? record.message ?? record.detail);
+      message =
+        typeof error === 'object' && error !== null
+          ? (error as Record<string, unknown>).message
+          : (error ?? record.message ?? record.detail);
     }
   } catch {
     message = body;

@@ -92,7 +92,9 @@ export class UpstreamHttp {
         const declared = Number(headerOf(response.headers, 'content-length'));
         text = declared >= 0 && declared <= cap ? await response.body.text() : await readCapped(response.body, cap, !error);
       } catch (failure) {
-        throw failure instanceof UpstreamError || call.signal.aborted ? failure : this.brokenAnswer(failure, response.statusCode, requestId);
+        throw failure instanceof UpstreamError || call.signal.aborted
+          ? failure
+          : this.brokenAnswer(failure, response.statusCode, requestId);
       }
       if (error) throw this.httpError(response.statusCode, text, requestId, response.headers);
       return { body: parseJson(text, requestId), status: response.statusCode, requestId };
@@ -105,7 +107,13 @@ export class UpstreamHttp {
    * upstream gets a moment to end the response (so the connection can be reused), then the
    * request is cut. An upstream that answers JSON instead is accepted (`json`).
    */
-  async events(method: 'GET' | 'POST', path: string, body: unknown, call: CallBudget, onEvent: (event: StreamEvent, requestId: string | undefined) => EventVerdict): Promise<StreamAnswer> {
+  async events(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    call: CallBudget,
+    onEvent: (event: StreamEvent, requestId: string | undefined) => EventVerdict,
+  ): Promise<StreamAnswer> {
     const { undici, dispatcher } = await this.load();
     return this.guard(call, async () => {
       let status = 0;
@@ -123,42 +131,46 @@ export class UpstreamHttp {
           markDone();
         }
       });
-      const receive = undici.stream(dispatcher, this.requestOptions(method, path, body, call, this.streamHeaders), ({ statusCode, headers }) => {
-        status = statusCode;
-        responseHeaders = headers;
-        requestId = this.requestIdOf(headers);
-        // Error bodies, and upstreams that ignore `stream: true`, are collected whole (capped).
-        if (statusCode >= 400 || !(headerOf(headers, 'content-type') ?? '').includes('text/event-stream')) {
-          plain = { chunks: [], bytes: 0, cap: statusCode >= 400 ? ERROR_BODY_CAP : this.maxResponseBytes };
-        }
-        const collecting = plain;
-        sink = new Writable({
-          write: (chunk: Buffer, _encoding, callback) => {
-            try {
-              if (!collecting) {
-                parser.push(chunk);
-                return callback();
+      const receive = undici.stream(
+        dispatcher,
+        this.requestOptions(method, path, body, call, this.streamHeaders),
+        ({ statusCode, headers }) => {
+          status = statusCode;
+          responseHeaders = headers;
+          requestId = this.requestIdOf(headers);
+          // Error bodies, and upstreams that ignore `stream: true`, are collected whole (capped).
+          if (statusCode >= 400 || !(headerOf(headers, 'content-type') ?? '').includes('text/event-stream')) {
+            plain = { chunks: [], bytes: 0, cap: statusCode >= 400 ? ERROR_BODY_CAP : this.maxResponseBytes };
+          }
+          const collecting = plain;
+          sink = new Writable({
+            write: (chunk: Buffer, _encoding, callback) => {
+              try {
+                if (!collecting) {
+                  parser.push(chunk);
+                  return callback();
+                }
+                const room = collecting.cap - collecting.bytes;
+                if (chunk.length >= room) {
+                  collecting.chunks.push(chunk.subarray(0, room));
+                  collecting.bytes += room;
+                  // Past the cap: an answer is too large; an error body has said enough.
+                  if (statusCode < 400) throw new UpstreamError('protocol', "The upstream's answer exceeds the size limit.");
+                  done = true;
+                  markDone();
+                  return callback();
+                }
+                collecting.chunks.push(chunk);
+                collecting.bytes += chunk.length;
+                callback();
+              } catch (error) {
+                callback(error as Error);
               }
-              const room = collecting.cap - collecting.bytes;
-              if (chunk.length >= room) {
-                collecting.chunks.push(chunk.subarray(0, room));
-                collecting.bytes += room;
-                // Past the cap: an answer is too large; an error body has said enough.
-                if (statusCode < 400) throw new UpstreamError('protocol', "The upstream's answer exceeds the size limit.");
-                done = true;
-                markDone();
-                return callback();
-              }
-              collecting.chunks.push(chunk);
-              collecting.bytes += chunk.length;
-              callback();
-            } catch (error) {
-              callback(error as Error);
-            }
-          },
-        });
-        return sink;
-      });
+            },
+          });
+          return sink;
+        },
+      );
       const settled = receive.then(
         () => false,
         (error: unknown) => {
@@ -244,7 +256,12 @@ export class UpstreamHttp {
   }
 
   private brokenAnswer(error: unknown, status: number, requestId: string | undefined): UpstreamError {
-    return new UpstreamError('network', `The upstream's connection broke mid-answer (${errorCode(error)}).`, { status, requestId, retryable: true, cause: error });
+    return new UpstreamError('network', `The upstream's connection broke mid-answer (${errorCode(error)}).`, {
+      status,
+      requestId,
+      retryable: true,
+      cause: error,
+    });
   }
 
   private networkError(error: unknown): UpstreamError {

@@ -34,7 +34,15 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
     let delivered = false;
     const onText = call.onText;
     // Only a streamed call needs watching for text already sent.
-    const attemptOptions: CompleteOptions = onText ? { ...call, onText: (text: string) => ((delivered = true), onText(text)) } : call;
+    const attemptOptions: CompleteOptions = onText
+      ? {
+          ...call,
+          onText: (text: string) => {
+            delivered = true;
+            onText(text);
+          },
+        }
+      : call;
     let last: UpstreamError | undefined;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();

@@ -46,7 +46,10 @@ export class EventBudget {
 
   join(log: EventLog): void {
     let entry = this.owners.get(log.owner);
-    if (!entry) this.owners.set(log.owner, (entry = { used: 0, logs: new Set() }));
+    if (!entry) {
+      entry = { used: 0, logs: new Set() };
+      this.owners.set(log.owner, entry);
+    }
     entry.logs.add(log);
   }
 

@@ -58,10 +58,9 @@ export class LegacySseEndpoint {
   async message(req: IncomingMessage, res: ServerResponse, caller: Caller, query: URLSearchParams): Promise<void> {
     const { headers } = caller;
     const sessionId = query.get('sessionId');
-    if (!sessionId)
-      return sendRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: the sessionId query parameter is required', headers);
+    if (!sessionId) return sendRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: the sessionId query parameter is required', headers);
     const session = this.options.store.get(sessionId);
-    if (!session || session.kind !== 'legacy' || session.owner !== caller.key || !session.stream?.isOpen) {
+    if (session?.kind !== 'legacy' || session.owner !== caller.key || !session.stream?.isOpen) {
       return sendRpcError(res, 404, ErrorCode.SessionNotFound, 'Session not found', headers);
     }
     const version = header(req, 'mcp-protocol-version');

@@ -102,7 +102,13 @@ export class SessionStreams {
    * 405: that revision has neither GET nor DELETE. Any version header must name one we serve.
    * True when a refusal was sent.
    */
-  private sessionlessRefusal(req: IncomingMessage, res: ServerResponse, sessionId: string | undefined, method: string, headers: Headers): boolean {
+  private sessionlessRefusal(
+    req: IncomingMessage,
+    res: ServerResponse,
+    sessionId: string | undefined,
+    method: string,
+    headers: Headers,
+  ): boolean {
     const mcpHeaders = mcpHeadersOf(req);
     const version = mcpHeaders.protocolVersion?.trim();
     if (version === undefined) return false;
@@ -113,7 +119,13 @@ export class SessionStreams {
       return true;
     }
     if (!isSupportedVersion(version)) {
-      sendRpcError(res, 400, ErrorCode.ServerError, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
+      sendRpcError(
+        res,
+        400,
+        ErrorCode.ServerError,
+        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
+        headers,
+      );
       return true;
     }
     return false;

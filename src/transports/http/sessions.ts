@@ -2,7 +2,7 @@ import type { Clock, Timer } from '../../clock.ts';
 import { crypto } from '../../lazy.ts';
 import type { Logger } from '../../log.ts';
 import { Session } from '../../protocol/session.ts';
-import { EventBudget, EventLog } from './event-log.ts';
+import { type EventBudget, EventLog } from './event-log.ts';
 import type { SseSink } from './sse.ts';
 
 /** A stream in the spec's sense (a POST's response stream), which may outlive its connection. */

@@ -68,7 +68,13 @@ export class StreamablePost {
     const { headers } = caller;
     const accept = acceptance(header(req, 'accept'));
     if (!accept.json && !accept.sse) {
-      return sendRpcError(res, 406, ErrorCode.ServerError, 'Not Acceptable: Accept must allow application/json or text/event-stream', headers);
+      return sendRpcError(
+        res,
+        406,
+        ErrorCode.ServerError,
+        'Not Acceptable: Accept must allow application/json or text/event-stream',
+        headers,
+      );
     }
     const read = await readMessage(req, res, options.maxBodyBytes, headers);
     if (!read) return;
@@ -83,12 +89,22 @@ export class StreamablePost {
         if (typeof taken === 'string') return sendUnavailable(res, taken, headers);
         slot = taken;
       }
-      return this.dispatch(res, message, accept, caller, mcpHeaders, { protocol: new Session({ stateless: true }), session: undefined, ...(slot ? { slot } : {}) });
+      return this.dispatch(res, message, accept, caller, mcpHeaders, {
+        protocol: new Session({ stateless: true }),
+        session: undefined,
+        ...(slot ? { slot } : {}),
+      });
     }
 
     const version = mcpHeaders.protocolVersion;
     if (version !== undefined && !isInitializeEraVersion(version)) {
-      return sendRpcError(res, 400, ErrorCode.ServerError, `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`, headers);
+      return sendRpcError(
+        res,
+        400,
+        ErrorCode.ServerError,
+        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
+        headers,
+      );
     }
     if (options.stateless) {
       const protocol = new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION, scope: this.scopes.of(caller.key) });
@@ -97,7 +113,13 @@ export class StreamablePost {
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) {
       if (!isInitialize(message)) {
-        return sendRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)', headers);
+        return sendRpcError(
+          res,
+          400,
+          ErrorCode.ServerError,
+          'Bad Request: Mcp-Session-Id header is required (send initialize first to get one)',
+          headers,
+        );
       }
       const noRoom = options.store.reserve(caller.key);
       if (noRoom) return sendUnavailable(res, noRoom, headers);
