@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../src/log.ts';
 import { createRedactor } from '../src/tool/upstream/errors.ts';
-import { readCapped } from '../src/tool/upstream/http-client.ts';
+import { readCapped } from '../src/tool/upstream/body.ts';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
 import { Harness, resultOf, testApp, textOf } from './helpers.ts';
 

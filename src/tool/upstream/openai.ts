@@ -3,7 +3,8 @@ import { systemClock, type Clock } from '../../clock.ts';
 import type { Logger } from '../../log.ts';
 import { ChunkAccumulator, completionFromBody } from './completion.ts';
 import { createRedactor, UpstreamError, upstreamMessageOf } from './errors.ts';
-import { parseJson, UpstreamHttp } from './http-client.ts';
+import { parseJson } from './body.ts';
+import { UpstreamHttp } from './http-client.ts';
 import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types.ts';
 
 export interface OpenAIUpstreamOptions {

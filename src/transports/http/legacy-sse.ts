@@ -6,7 +6,7 @@ import { handle } from '../../protocol/handle.ts';
 import type { OutgoingMessage, Reply } from '../../protocol/messages.ts';
 import { isInitializeEraVersion } from '../../protocol/versions.ts';
 import { readMessage } from './message.ts';
-import { sendEmpty, sendRpcError, sendUnavailable } from './reply.ts';
+import { sendEmpty, sendRpcError, sendUnavailable, sendUnsupportedVersion } from './reply.ts';
 import { acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
 import { SseSink, type StreamRegistry } from './sse.ts';
@@ -65,13 +65,7 @@ export class LegacySseEndpoint {
     }
     const version = header(req, 'mcp-protocol-version');
     if (version !== undefined && !isInitializeEraVersion(version)) {
-      return sendRpcError(
-        res,
-        400,
-        ErrorCode.ServerError,
-        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
-        headers,
-      );
+      return sendUnsupportedVersion(res, version, headers);
     }
     const read = await readMessage(req, res, this.options.maxBodyBytes, headers);
     if (!read) return;

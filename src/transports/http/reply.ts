@@ -61,3 +61,14 @@ export function sendUnavailable(res: ServerResponse, setting: string, headers: H
   const why = UNAVAILABLE[setting] ?? 'a limit is reached';
   sendRpcError(res, 503, ErrorCode.ServerError, `Service Unavailable: ${why} (${setting})`, { ...headers, 'retry-after': 5 });
 }
+
+/** 400 for an MCP-Protocol-Version header naming a version this endpoint does not serve. */
+export function sendUnsupportedVersion(res: ServerResponse, version: string, headers: Headers = {}): void {
+  sendRpcError(
+    res,
+    400,
+    ErrorCode.ServerError,
+    `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
+    headers,
+  );
+}

@@ -9,6 +9,7 @@ import { ConnectionGuard, defaultMaxConnections } from './connections.ts';
 import { EventBudget } from './event-log.ts';
 import { LegacySseEndpoint, MESSAGES_PATH } from './legacy-sse.ts';
 import { hostHeaderProblem, Perimeter } from './perimeter.ts';
+import { answerClientError, sendHealth, sendMetrics } from './plain-pages.ts';
 import { sendEmpty, sendJson, sendRpcError } from './reply.ts';
 import { SessionStore } from './sessions.ts';
 import { StreamRegistry } from './sse.ts';
@@ -139,42 +140,16 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
   const sessionStreams = new SessionStreams({ store, stateless: options.stateless, streams, clock, post: streamable });
   const legacy = new LegacySseEndpoint(common);
 
-  const health = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendJson(res, 405, { error: 'method_not_allowed', message: 'Use GET or HEAD' }, { allow: 'GET, HEAD' });
-    }
-    const body = JSON.stringify({
-      status: draining ? 'draining' : 'ok',
-      version: app.version,
-      uptime_s: Math.floor((clock.now() - started) / 1000),
-      transport: options.transport,
-    });
-    res.writeHead(draining ? 503 : 200, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  };
-
-  /** Prometheus text format; behind the same perimeter and keys as /mcp. */
-  const metrics = (req: IncomingMessage, res: ServerResponse): void => {
-    const body = app.telemetry.registry.render();
-    res.writeHead(200, {
-      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  };
-
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const badHost = hostHeaderProblem(req);
     if (badHost) return sendJson(res, 400, { error: 'bad_request', message: badHost });
-    if (path === HEALTH_PATH) return health(req, res);
+    if (path === HEALTH_PATH) {
+      const uptimeSeconds = Math.floor((clock.now() - started) / 1000);
+      return sendHealth(req, res, { draining, version: app.version, uptimeSeconds, transport: options.transport });
+    }
     const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH || path === METRICS_PATH;
     if (draining) {
       return sendRpcError(res, 503, ErrorCode.ServerError, 'Service Unavailable: the server is shutting down', {
@@ -224,7 +199,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
         return methodNotAllowed(res, 'GET', cors);
       case METRICS_PATH:
         if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD', cors);
-        return metrics(req, res);
+        return sendMetrics(req, res, app.telemetry.registry);
       case MESSAGES_PATH:
         if (method === 'POST')
           return track(legacy.message(req, res, caller, new URLSearchParams(queryAt === -1 ? '' : url.slice(queryAt + 1))));
@@ -264,23 +239,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     },
   );
   connections.attach(server);
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    const [status, reason, message] =
-      error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', `The request did not arrive within ${options.requestTimeoutMs} ms (MCP_REQUEST_TIMEOUT_MS)`]
-        : error.code === 'HPE_HEADER_OVERFLOW'
-          ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
-          : [400, 'Bad Request', 'Malformed HTTP request'];
-    if (socket.writable && !socket.writableEnded) {
-      const body = JSON.stringify({ error: reason.toLowerCase().replace(/ /g, '_'), message });
-      socket.end(
-        `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    } else {
-      socket.destroy();
-    }
-    log.debug('bad HTTP request', { status, error: error.code ?? error.message });
-  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket, options.requestTimeoutMs, log));
 
   return {
     server,

@@ -4,7 +4,7 @@ import { eraOf } from '../../protocol/era.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
 import { featuresOf, isSupportedVersion } from '../../protocol/versions.ts';
 import { EventLog } from './event-log.ts';
-import { type Headers, sendEmpty, sendRpcError, sendUnavailable } from './reply.ts';
+import { type Headers, sendEmpty, sendRpcError, sendUnavailable, sendUnsupportedVersion } from './reply.ts';
 import { acceptance, header } from './request.ts';
 import type { HttpSession, SessionStore } from './sessions.ts';
 import { SseSink, type StreamRegistry } from './sse.ts';
@@ -119,13 +119,7 @@ export class SessionStreams {
       return true;
     }
     if (!isSupportedVersion(version)) {
-      sendRpcError(
-        res,
-        400,
-        ErrorCode.ServerError,
-        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
-        headers,
-      );
+      sendUnsupportedVersion(res, version, headers);
       return true;
     }
     return false;

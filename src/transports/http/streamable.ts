@@ -9,7 +9,7 @@ import { CancelScopes, Session } from '../../protocol/session.ts';
 import { DEFAULT_HTTP_VERSION, featuresOf, isInitializeEraVersion } from '../../protocol/versions.ts';
 import { PostExchange } from './exchange.ts';
 import { readMessage } from './message.ts';
-import { type Headers, sendRpcError, sendUnavailable } from './reply.ts';
+import { type Headers, sendRpcError, sendUnavailable, sendUnsupportedVersion } from './reply.ts';
 import { type Acceptance, acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
 import type { StreamRegistry, StreamSlot } from './sse.ts';
@@ -98,13 +98,7 @@ export class StreamablePost {
 
     const version = mcpHeaders.protocolVersion;
     if (version !== undefined && !isInitializeEraVersion(version)) {
-      return sendRpcError(
-        res,
-        400,
-        ErrorCode.ServerError,
-        `Bad Request: unsupported MCP-Protocol-Version ${JSON.stringify(version.slice(0, 40))}`,
-        headers,
-      );
+      return sendUnsupportedVersion(res, version, headers);
     }
     if (options.stateless) {
       const protocol = new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION, scope: this.scopes.of(caller.key) });
