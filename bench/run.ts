@@ -46,18 +46,21 @@ async function main(): Promise<void> {
   const slow = await startProcess(process.execPath, [`${root}bench/upstream.mjs`, '1000'], {});
   const upstreamUrl = (port: number) => `http://127.0.0.1:${port}`;
 
+  const serveOurs = (upstreamPort: number, env: Record<string, string> = {}) =>
+    startProcess(process.execPath, [OURS_BIN], {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      OPENAI_API_KEY: 'k',
+      OPENAI_BASE_URL: `${upstreamUrl(upstreamPort)}/v1`,
+      MCP_API_KEY: KEY,
+      MCP_MAX_CONCURRENCY: '4096',
+      MCP_MAX_QUEUE: '4096',
+      MCP_MAX_SESSIONS: '4096',
+      ...env,
+    });
   const serve = (name: Name, upstreamPort: number) =>
     name === 'ours'
-      ? startProcess(process.execPath, [OURS_BIN], {
-          HOST: '127.0.0.1',
-          PORT: '0',
-          OPENAI_API_KEY: 'k',
-          OPENAI_BASE_URL: `${upstreamUrl(upstreamPort)}/v1`,
-          MCP_API_KEY: KEY,
-          MCP_MAX_CONCURRENCY: '4096',
-          MCP_MAX_QUEUE: '4096',
-          MCP_MAX_SESSIONS: '4096',
-        })
+      ? serveOurs(upstreamPort)
       : startProcess(process.execPath, [REF_BIN, 'http'], {
           PORT: '0',
           OPENAI_API_KEY: 'k',
@@ -97,6 +100,35 @@ async function main(): Promise<void> {
         );
       }
       peak[name].push(memoryOf(server.child.pid!).peak);
+      await server.stop();
+    }
+  }
+
+  // --- the Responses path beside Chat Completions (this relay only, same upstream) ---------------
+  const apis: Record<'chat' | 'responses', { c1: LoadResult[]; c64: LoadResult[] }> = {
+    chat: { c1: [], c64: [] },
+    responses: { c1: [], c64: [] },
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const api of (round % 2 === 0 ? ['chat', 'responses'] : ['responses', 'chat']) as ('chat' | 'responses')[]) {
+      const server = await serveOurs(fast.port, { OPENAI_API: api });
+      await new Promise((r) => setTimeout(r, 500));
+      for (const [clients, into] of [
+        [1, apis[api].c1],
+        [64, apis[api].c64],
+      ] as const) {
+        const result = await mcpLoad({
+          url: `http://127.0.0.1:${server.port}`,
+          headers: headersFor('ours'),
+          clients,
+          durationMs: SECONDS * 1000,
+          warmupMs: 1000,
+        });
+        into.push(result);
+        log(
+          `round ${round + 1} ${api} c=${clients}: ${rate(result)} calls/s, p50 ${percentile(result.latencies, 50).toFixed(3)} ms, errors ${result.errors}`,
+        );
+      }
       await server.stop();
     }
   }
@@ -196,7 +228,25 @@ async function main(): Promise<void> {
     `| same: latency p50 / p99 (ms) | ${so.p50.toFixed(0)} / ${so.p99.toFixed(0)} | ${ss.p50.toFixed(0)} / ${ss.p99.toFixed(0)} | ${(so.p50 / ss.p50).toFixed(2)} |`,
   );
   lines.push(`| same: RSS peak (MiB) | ${so.peak.toFixed(1)} | ${ss.peak.toFixed(1)} | ${(so.peak / ss.peak).toFixed(2)} |`);
-  const errors = [1, 16, 64].reduce((s, c) => s + best('ours', c).errors + best('sdk', c).errors, 0) + so.errors + ss.errors;
+  const apiFigures = (api: 'chat' | 'responses') => ({
+    throughput: median(apis[api].c64.map((r) => r.calls / r.seconds)),
+    overhead: median(apis[api].c1.map((r) => percentile(r.latencies, 50))) - directP50,
+    errors: [...apis[api].c1, ...apis[api].c64].reduce((sum, r) => sum + r.errors, 0),
+  });
+  const chatApi = apiFigures('chat');
+  const responsesApi = apiFigures('responses');
+  const apiLines = [
+    '| this relay, same upstream | Chat Completions | Responses API | ratio |',
+    '|---|---|---|---|',
+    `| throughput, c=64 (calls/s) | ${chatApi.throughput.toFixed(0)} | ${responsesApi.throughput.toFixed(0)} | ${(responsesApi.throughput / chatApi.throughput).toFixed(2)} |`,
+    `| relay overhead p50, c=1 (ms) | ${chatApi.overhead.toFixed(3)} | ${responsesApi.overhead.toFixed(3)} | ${(responsesApi.overhead / chatApi.overhead).toFixed(2)} |`,
+  ];
+  const errors =
+    [1, 16, 64].reduce((s, c) => s + best('ours', c).errors + best('sdk', c).errors, 0) +
+    so.errors +
+    ss.errors +
+    chatApi.errors +
+    responsesApi.errors;
 
   const targets: [string, boolean, string][] = [
     [
@@ -213,6 +263,16 @@ async function main(): Promise<void> {
     ['RSS at idle at most 0.6 of the SDK relay', idleRss.ours <= 0.6 * idleRss.sdk, `${(idleRss.ours / idleRss.sdk).toFixed(2)}`],
     ["1000 slow calls: p50 within 100 ms of the upstream's 1 s", so.p50 <= 1100, `${so.p50.toFixed(0)} ms`],
     ['1000 slow calls: RSS peak at most half the SDK relay', so.peak <= 0.5 * ss.peak, `${(so.peak / ss.peak).toFixed(2)}`],
+    [
+      'Responses API throughput at c=64 within 10% of Chat Completions',
+      responsesApi.throughput >= 0.9 * chatApi.throughput,
+      `${(responsesApi.throughput / chatApi.throughput).toFixed(2)}`,
+    ],
+    [
+      'Responses API overhead p50 at c=1 within 10% of Chat Completions',
+      responsesApi.overhead <= 1.1 * chatApi.overhead,
+      `${(responsesApi.overhead / chatApi.overhead).toFixed(2)}`,
+    ],
   ];
   const targetLines = [
     '| target | result | met |',
@@ -225,6 +285,8 @@ async function main(): Promise<void> {
     `Command: \`npm run bench -- --rounds ${ROUNDS} --seconds ${SECONDS} --cold ${COLD_RUNS} --slow-calls ${SLOW_CALLS}\`. Errors across all runs: ${errors}.`,
     '',
     ...lines,
+    '',
+    ...apiLines,
     '',
     ...targetLines,
   ].join('\n');

@@ -1,5 +1,6 @@
-// A fast fake Chat Completions server for benchmarks: a fixed JSON answer, optionally after a
-// delay. Runs in its own process so the relay under test has its own core.
+// A fast fake OpenAI server for benchmarks: a fixed Chat Completions answer, or a fixed
+// Responses API answer on /v1/responses, optionally after a delay. Runs in its own process so
+// the relay under test has its own core.
 //   node bench/upstream.mjs [delayMs]   -> prints "listening <port>" on stdout
 import { createServer } from 'node:http';
 
@@ -20,12 +21,39 @@ const body = JSON.stringify({
   usage: { prompt_tokens: 12, completion_tokens: 10, total_tokens: 22 },
 });
 const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': 'req_bench' };
+const responseBody = JSON.stringify({
+  id: 'resp_bench',
+  object: 'response',
+  created_at: 1700000000,
+  status: 'completed',
+  model: 'gpt-4o-mini-2024-07-18',
+  output: [
+    {
+      type: 'message',
+      id: 'msg_bench',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: 'The quick brown fox jumps over the lazy dog.', annotations: [] }],
+    },
+  ],
+  error: null,
+  incomplete_details: null,
+  usage: {
+    input_tokens: 12,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens: 10,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 22,
+  },
+});
+const responseHeaders = { ...headers, 'content-length': Buffer.byteLength(responseBody) };
 
 const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
+    const responses = req.url.endsWith('/responses');
     const answer = () => {
-      if (!res.destroyed) res.writeHead(200, headers).end(body);
+      if (!res.destroyed) res.writeHead(200, responses ? responseHeaders : headers).end(responses ? responseBody : body);
     };
     if (delayMs > 0) setTimeout(answer, delayMs);
     else answer();

@@ -22,6 +22,12 @@ export interface Config {
   reasoningModels: string[];
   /** OPENAI_ALLOWED_MODELS; empty means any model. */
   allowedModels: string[];
+  /** OPENAI_API: which API calls go to; `auto` picks per call. */
+  api: 'chat' | 'responses' | 'auto';
+  /** OPENAI_RESPONSES_MODELS: models `auto` sends to the Responses API (globs). */
+  responsesModels: string[];
+  /** OPENAI_STORE: `store` for Responses calls that set none; undefined leaves the upstream's default. */
+  store: boolean | undefined;
   /** OPENAI_MAX_TOKENS: upper bound on generated tokens, also when a call names none. */
   maxTokens: number | undefined;
   maxPromptChars: number;
@@ -99,9 +105,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     temperature: number(text('OPENAI_TEMPERATURE'), 'OPENAI_TEMPERATURE', 0, 2),
     timeoutMs: integer(text('OPENAI_TIMEOUT_MS'), 'OPENAI_TIMEOUT_MS', 1, 24 * 3600 * 1000),
     maxRetries: integer(text('OPENAI_MAX_RETRIES'), 'OPENAI_MAX_RETRIES', 0, 10),
-    reasoningModels: text('OPENAI_REASONING_MODELS').toLowerCase() === 'none' ? [] : list(text('OPENAI_REASONING_MODELS')),
+    reasoningModels: patterns(text('OPENAI_REASONING_MODELS')),
     allowedModels: list(raw('OPENAI_ALLOWED_MODELS')),
     maxTokens: optionalInteger(raw('OPENAI_MAX_TOKENS'), 'OPENAI_MAX_TOKENS', 1, 10_000_000),
+    api: oneOf(text('OPENAI_API'), ['chat', 'responses', 'auto'] as const, 'OPENAI_API'),
+    responsesModels: patterns(text('OPENAI_RESPONSES_MODELS')),
+    store: raw('OPENAI_STORE') === undefined ? undefined : boolean(raw('OPENAI_STORE')!, 'OPENAI_STORE'),
     maxPromptChars: integer(text('MCP_MAX_PROMPT_CHARS'), 'MCP_MAX_PROMPT_CHARS', 1, 100_000_000),
     maxConcurrency: integer(text('MCP_MAX_CONCURRENCY'), 'MCP_MAX_CONCURRENCY', 1, 1_000_000),
     maxQueue: integer(text('MCP_MAX_QUEUE'), 'MCP_MAX_QUEUE', 0, 10_000_000),
@@ -144,6 +153,11 @@ function boolean(value: string, name: string): boolean {
   if (TRUE.includes(lower)) return true;
   if (FALSE.includes(lower)) return false;
   throw new ConfigError(`${name} must be true or false.`);
+}
+
+/** A model glob list; `none` for none. */
+function patterns(value: string): string[] {
+  return value.toLowerCase() === 'none' ? [] : list(value);
 }
 
 function list(value: string | undefined): string[] {

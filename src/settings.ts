@@ -1,5 +1,12 @@
 /** One row per setting: its env var, its flag (if any), its default, and its help line. */
 export const DEFAULT_REASONING_MODELS = 'o1*,o3*,o4*,gpt-5*,!gpt-5*chat*';
+/**
+ * The model families OpenAI serves only on /v1/responses (openai-openapi's ResponsesOnlyModel,
+ * 2026-08: the -pro models, the codex agent models, deep research, computer use, and two
+ * special variants), as globs anchored on the family so that other servers' models do not match.
+ */
+export const DEFAULT_RESPONSES_MODELS =
+  'o1-pro*,o3-pro*,gpt-5*-pro*,gpt-5*-codex*,o3-deep-research*,o4-mini-deep-research*,computer-use*,gpt-daybreak-*,gpt-5.6-cyber*';
 
 export interface Setting {
   env: string;
@@ -35,6 +42,23 @@ export const SETTINGS: readonly Setting[] = [
   },
   { env: 'OPENAI_ALLOWED_MODELS', flag: '--allowed-models', help: 'models calls may use, comma-separated (unset: every model)' },
   { env: 'OPENAI_MAX_TOKENS', flag: '--max-tokens', help: 'upper bound on max_tokens, applied also when a call sets none' },
+  {
+    env: 'OPENAI_API',
+    flag: '--api',
+    default: 'auto',
+    help: 'chat, responses, or auto (Responses for OPENAI_RESPONSES_MODELS and Responses-only features)',
+  },
+  {
+    env: 'OPENAI_RESPONSES_MODELS',
+    flag: '--responses-models',
+    default: DEFAULT_RESPONSES_MODELS,
+    help: 'models auto sends to the Responses API (globs; ! excludes; none)',
+  },
+  {
+    env: 'OPENAI_STORE',
+    flag: '--store',
+    help: 'true or false: the store value for Responses calls that set none (unset: the upstream default)',
+  },
   {
     env: 'MCP_MAX_PROMPT_CHARS',
     flag: '--max-prompt-chars',

@@ -83,11 +83,15 @@ export class Telemetry {
     this.retries.inc();
   }
 
-  usage(usage: { prompt_tokens?: number; completion_tokens?: number; reasoning_tokens?: number } | undefined, key?: string): void {
+  usage(
+    usage: { prompt_tokens?: number; completion_tokens?: number; reasoning_tokens?: number; cached_tokens?: number } | undefined,
+    key?: string,
+  ): void {
     if (!usage) return;
     this.countTokens('prompt', usage.prompt_tokens, key);
     this.countTokens('completion', usage.completion_tokens, key);
     this.countTokens('reasoning', usage.reasoning_tokens, key);
+    this.countTokens('cached', usage.cached_tokens, key);
   }
 
   private countTokens(type: string, count: number | undefined, key: string | undefined): void {

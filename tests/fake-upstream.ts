@@ -7,11 +7,23 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import {
+  errorBody,
+  isResponsesOnlyModel,
+  RESPONSES_ONLY_REFUSAL,
+  type ResponsesBehaviour,
+  responseObject,
+  sendJson,
+  streamEvents,
+} from './fake-responses.ts';
 
 export type Behaviour =
+  | ResponsesBehaviour
   | {
       type: 'json';
       content?: string | null;
+      /** `message.annotations` (search models' url citations). */
+      annotations?: object[];
       model?: string;
       finishReason?: string | null;
       usage?: object | null;
@@ -58,6 +70,8 @@ export interface FakeUpstream {
   /** Base URL to use as OPENAI_BASE_URL, e.g. http://127.0.0.1:1234/v1 */
   readonly baseUrl: string;
   readonly requests: Received[];
+  /** Responses stored by id (what previous_response_id and GET /responses/{id} find). */
+  readonly stored: Map<string, Record<string, unknown>>;
   /** Queue behaviours for the next requests, in order; when the queue is empty, `fallback` answers. */
   next(...behaviours: Behaviour[]): void;
   /** Forgets recorded requests and queued behaviours (between tests). */
@@ -82,6 +96,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const heldBack: (() => void)[] = [];
+  const stored = new Map<string, Record<string, unknown>>();
+  const store = (response: Record<string, unknown>, request: Record<string, unknown>): void => {
+    if (request.store !== false) stored.set(response.id as string, response);
+  };
 
   const later = (ms: number, fn: () => void): void => {
     const timer = setTimeout(() => {
@@ -114,6 +132,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       };
       requests.push(received);
       for (const wake of waiters.splice(0)) wake();
+      if (answeredAsTheApiWould(received, res)) return;
       const behaviour = queue.shift() ?? fake.fallback(received);
       respond(behaviour, received, res);
     });
@@ -122,6 +141,35 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+
+  /** What the real API answers whatever the test queued: refusals, and reading stored responses. */
+  const answeredAsTheApiWould = (request: Received, res: ServerResponse): boolean => {
+    const { path, body, method } = request;
+    if (path.endsWith('/chat/completions') && isResponsesOnlyModel(body.model)) {
+      sendJson(res, 404, errorBody(RESPONSES_ONLY_REFUSAL, null, 'model'));
+      return true;
+    }
+    if (path.endsWith('/responses') && typeof body.previous_response_id === 'string' && !stored.has(body.previous_response_id)) {
+      sendJson(
+        res,
+        400,
+        errorBody(
+          `Previous response with id '${body.previous_response_id}' not found.`,
+          'previous_response_not_found',
+          'previous_response_id',
+        ),
+      );
+      return true;
+    }
+    const read = /\/responses\/([^/?]+)(\?.*)?$/.exec(path);
+    if (method === 'GET' && read) {
+      const response = stored.get(read[1]!);
+      if (response) sendJson(res, 200, response);
+      else sendJson(res, 404, errorBody(`Response with id '${read[1]}' not found.`, null, null));
+      return true;
+    }
+    return false;
+  };
 
   const respond = (behaviour: Behaviour, request: Received, res: ServerResponse): void => {
     const id = `chatcmpl-fake${++sequence}`;
@@ -143,6 +191,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
                   role: 'assistant',
                   content: behaviour.content === undefined ? 'Hello from the fake upstream.' : behaviour.content,
                   refusal: null,
+                  ...(behaviour.annotations ? { annotations: behaviour.annotations } : {}),
                 },
                 finish_reason: behaviour.finishReason === undefined ? 'stop' : behaviour.finishReason,
                 logprobs: null,
@@ -226,9 +275,50 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         more();
         return;
       }
-      case 'held':
-        heldBack.push(() => respond({ type: 'json', content: behaviour.content ?? 'held answer' }, request, res));
+      case 'held': {
+        const text = behaviour.content ?? 'held answer';
+        const answer: Behaviour = request.path.endsWith('/responses') ? { type: 'response', text } : { type: 'json', content: text };
+        heldBack.push(() => respond(answer, request, res));
         return;
+      }
+      case 'response': {
+        const send = (): void => {
+          const response = responseObject(request.body, {
+            text: behaviour.text ?? 'Hello from the fake upstream.',
+            model: behaviour.model,
+            status: behaviour.status ?? 'completed',
+            incompleteReason: behaviour.incompleteReason,
+            error: behaviour.error,
+            usage: behaviour.usage,
+            annotations: behaviour.annotations,
+            reasoningSummary: behaviour.reasoningSummary,
+            output: behaviour.output,
+          });
+          store(response, request.body);
+          sendJson(res, 200, response, { 'x-request-id': requestId, ...behaviour.headers });
+        };
+        if (behaviour.delayMs) later(behaviour.delayMs, send);
+        else send();
+        return;
+      }
+      case 'response-stream': {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId });
+        const events = streamEvents(request.body, behaviour, (response) => store(response, request.body));
+        let deltas = 0;
+        const step = (): void => {
+          if (res.destroyed) return;
+          const event = events.shift();
+          if (event === undefined) return void res.end();
+          if (event.includes('"response.output_text.delta"')) {
+            if (behaviour.dropAfter !== undefined && deltas >= behaviour.dropAfter) return void res.socket?.destroy();
+            deltas++;
+          }
+          res.write(event);
+          later(behaviour.intervalMs ?? 0, step);
+        };
+        step();
+        return;
+      }
       case 'drop':
         res.socket?.destroy();
         return;
@@ -262,13 +352,15 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const fake: FakeUpstream = {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
+    stored,
     next: (...behaviours) => void queue.push(...behaviours),
     reset: () => {
       requests.length = 0;
       queue.length = 0;
       heldBack.length = 0;
+      stored.clear();
     },
-    fallback: () => ({ type: 'json' }),
+    fallback: (request) => (request.path.endsWith('/responses') ? { type: 'response' } : { type: 'json' }),
     release(count = 1) {
       const due = heldBack.splice(0, count);
       for (const send of due) send();

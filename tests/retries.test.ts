@@ -168,7 +168,7 @@ test('backoff without Retry-After grows exponentially, with jitter', async () =>
     });
     return { client, seen };
   };
-  const call = { model: 'm', messages: [{ role: 'user' as const, content: 'x' }] };
+  const call = { api: 'chat' as const, body: { model: 'm', messages: [{ role: 'user' as const, content: 'x' }] } };
   const budget = () => ({ signal: new AbortController().signal, deadline: Date.now() + 60_000 });
   const middle = chosen(0.5, 100, 4);
   upstream.next(...Array.from({ length: 4 }, () => ({ type: 'error' as const, status: 500 })), { type: 'json' });

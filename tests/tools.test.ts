@@ -44,7 +44,16 @@ test('the input schema names every parameter, requires prompt, rejects others, a
   const { tools } = resultOf(await h.request('tools/list')) as { tools: { inputSchema: any; outputSchema: any; annotations: any }[] };
   const schema = tools[0]!.inputSchema;
   assert.is(schema.type, 'object');
-  assert.equal(Object.keys(schema.properties).sort(), ['extra', 'max_tokens', 'model', 'prompt', 'system', 'temperature']);
+  assert.equal(Object.keys(schema.properties).sort(), [
+    'extra',
+    'images',
+    'max_tokens',
+    'model',
+    'previous_response_id',
+    'prompt',
+    'system',
+    'temperature',
+  ]);
   assert.equal(schema.required, ['prompt']);
   assert.is(schema.additionalProperties, false);
   assert.is(schema.properties.model.default, 'gpt-test');

@@ -72,8 +72,8 @@ export interface CallContext {
   readonly notes: CallNotes;
   /** Sends a notification for this request; silently dropped once the reply is decided. */
   notify(message: JsonRpcNotification): void;
-  /** `notifications/message` to the client, when its level allows. Never pass secrets. */
-  log(level: LogLevel, data: unknown): void;
+  /** `notifications/message` to the client, when its level allows; `logger` names a part of this server. Never pass secrets. */
+  log(level: LogLevel, data: unknown, logger?: string): void;
 }
 
 /** A tool the server offers. */

@@ -75,10 +75,10 @@ export async function run(
     caller: ctx.origin?.key,
     notes,
     notify,
-    log: (level: LogLevel, data: unknown) => {
+    log: (level: LogLevel, data: unknown, logger?: string) => {
       const threshold = mode.logLevel();
-      if (threshold !== undefined && passes(level, threshold))
-        notify(notification('notifications/message', { level, logger: app.name, data }));
+      if (threshold === undefined || !passes(level, threshold)) return;
+      notify(notification('notifications/message', { level, logger: logger ? `${app.name}/${logger}` : app.name, data }));
     },
   };
   try {

@@ -9,6 +9,8 @@ export interface GenerateArguments {
   model: string | undefined;
   temperature: number | undefined;
   max_tokens: number | undefined;
+  previous_response_id: string | undefined;
+  images: string[] | undefined;
   extra: JsonObject | undefined;
 }
 
@@ -39,6 +41,14 @@ export function checkArguments(args: JsonObject): ArgumentCheck {
   if (extra !== undefined && depthOf(extra) > MAX_EXTRA_DEPTH) {
     return { ok: false, message: `Invalid arguments for tool "generate": "extra" is nested more than ${MAX_EXTRA_DEPTH} levels deep.` };
   }
+  const images = args.images as string[] | undefined;
+  const badImage = images?.findIndex((image) => !isImage(image)) ?? -1;
+  if (badImage !== -1) {
+    return {
+      ok: false,
+      message: `Invalid arguments for tool "generate": "images.${badImage}" must be an https:// URL or a data:image/...;base64, URI.`,
+    };
+  }
   // A token limit the relay cannot read as a number could not be held to OPENAI_MAX_TOKENS.
   for (const key of TOKEN_LIMIT_KEYS) {
     const value = extra?.[key];
@@ -54,9 +64,24 @@ export function checkArguments(args: JsonObject): ArgumentCheck {
       model: args.model as string | undefined,
       temperature: args.temperature as number | undefined,
       max_tokens: args.max_tokens as number | undefined,
-      extra: args.extra as JsonObject | undefined,
+      previous_response_id: args.previous_response_id as string | undefined,
+      images,
+      extra,
     },
   };
+}
+
+const DATA_IMAGE = /^data:image\/[a-z0-9.+-]+;base64,[a-z0-9+/=]+$/i;
+
+/** An image the upstream can fetch (https) or read (a base64 data URI of an image type). */
+function isImage(value: string): boolean {
+  if (value.startsWith('data:')) return DATA_IMAGE.test(value);
+  if (!value.startsWith('https://')) return false;
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 function describeErrors(errors: readonly ValidationError[]): string {
@@ -84,6 +109,8 @@ function describeError(error: ValidationError): string | undefined {
       return `"${name}" must be at least ${String(params.limit)}`;
     case 'maximum':
       return `"${name}" must be at most ${String(params.limit)}`;
+    case 'maxItems':
+      return `"${name}" may hold at most ${String(params.limit)} items`;
     case 'not':
       // propertyNames/not on `extra`: a key the relay sets itself.
       return `"${name}" cannot set "${String(error.propertyName)}" (the relay sets ${RESERVED_EXTRA_KEYS.join(', ')} itself)`;

@@ -1,14 +1,14 @@
-import type { CallContext, Tool } from '../protocol/context.ts';
+import type { CallContext, ProgressToken, Tool } from '../protocol/context.ts';
 import { invalidParams } from '../protocol/errors.ts';
 import type { JsonObject } from '../protocol/messages.ts';
-import { ProgressReporter } from '../protocol/progress.ts';
-import type { VersionFeatures } from '../protocol/versions.ts';
-import { checkArguments, type GenerateArguments } from './arguments.ts';
+import { MergedText, ProgressReporter } from '../protocol/progress.ts';
+import { checkArguments } from './arguments.ts';
 import type { Admission } from './admission.ts';
 import { PushedOut, type Release } from './limiter.ts';
-import { buildRequest, type RequestPolicy } from './request.ts';
+import { createListing } from './listing.ts';
+import { policyProblem } from './policy.ts';
+import { buildCall, type RequestPolicy } from './request.ts';
 import { errorResult, successResult } from './result.ts';
-import { INPUT_SCHEMA, OUTPUT_SCHEMA } from './schema.ts';
 import { DeadlineExceeded, UpstreamError } from './upstream/errors.ts';
 import type { KeyRing } from '../keys.ts';
 import type { Upstream, Usage } from './upstream/types.ts';
@@ -32,29 +32,7 @@ export const TOOL_NAME = 'generate';
 
 /** The `generate` tool: validates, applies the deployment's limits, forwards one call, returns the answer. */
 export function createGenerateTool(options: GenerateToolOptions): Tool {
-  const description =
-    `Send a prompt to an OpenAI-compatible chat model and return its answer. Uses ${options.model} ` +
-    'unless "model" names another. Returns the text, the model that answered, the finish reason and token usage.' +
-    (options.allowedModels.length > 0 ? ` Allowed models: ${options.allowedModels.join(', ')}.` : '');
-  // The advertised schema shows the server's defaults; validation uses the build-time compiled one.
-  const inputSchema = structuredClone(INPUT_SCHEMA) as unknown as JsonObject & { properties: Record<string, JsonObject> };
-  inputSchema.properties.model!.default = options.model;
-  if (options.allowedModels.length > 0) inputSchema.properties.model!.enum = [...options.allowedModels];
-  inputSchema.properties.temperature!.default = options.temperature;
-  if (options.maxTokens !== undefined) inputSchema.properties.max_tokens!.maximum = options.maxTokens;
-  inputSchema.properties.prompt!.maxLength = options.maxPromptChars;
-  const annotations = { title: 'Generate text', readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: true };
-  const outputSchema = structuredClone(OUTPUT_SCHEMA) as unknown as JsonObject;
-
-  const describe = (features: VersionFeatures): JsonObject => {
-    const entry: JsonObject = { name: TOOL_NAME };
-    if (features.structuredContent) entry.title = annotations.title;
-    entry.description = description;
-    entry.inputSchema = inputSchema;
-    if (features.structuredContent) entry.outputSchema = outputSchema;
-    if (features.toolAnnotations) entry.annotations = annotations;
-    return entry;
-  };
+  const describe = createListing({ ...options, name: TOOL_NAME });
 
   const call = async (rawArgs: JsonObject, ctx: CallContext): Promise<JsonObject> => {
     const { clock } = ctx.app;
@@ -72,7 +50,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
     if (!checked.ok) return refuse(checked.message, 'invalid_arguments');
     notes.prompt = checked.args.prompt;
     const { caller } = ctx;
-    const problem = policyProblem(checked.args, caller);
+    const problem = policyProblem(checked.args, caller, options);
     if (problem) return refuse(problem, 'refused');
     const { admission } = options;
     const overQuota = admission.quota(caller);
@@ -84,7 +62,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
     // The request's own signal carries both the client's cancel and, through ctx.abort, the deadline.
     const deadline = started + options.timeoutMs;
     const timer = clock.setTimeout(() => ctx.abort(new DeadlineExceeded(options.timeoutMs)), options.timeoutMs);
-    const progress = ctx.progressToken === undefined ? undefined : new ProgressReporter(ctx.progressToken, ctx);
+    const stream = ctx.progressToken === undefined ? undefined : streamTo(ctx, ctx.progressToken);
     try {
       const slot = admission.slot(caller, ctx.signal);
       if (!(slot instanceof Promise)) {
@@ -108,10 +86,10 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       }
       try {
         const maxTokens = minDefined(options.maxTokens, options.keys.policy(caller)?.maxTokens);
-        const completion = await options.upstream().complete(buildRequest(checked.args, { ...options, maxTokens }), {
+        const completion = await options.upstream().complete(buildCall(checked.args, { ...options, maxTokens }), {
           signal: ctx.signal,
           deadline,
-          ...(progress ? { onText: (text: string) => progress.add(text) } : {}),
+          ...stream?.callbacks,
           onRetry: (notice) => {
             ctx.app.telemetry.retry();
             ctx.log('warning', {
@@ -122,7 +100,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
             });
           },
         });
-        progress?.finish();
+        stream?.finish();
         notes.outcome = 'ok';
         notes.upstreamStatus = completion.status;
         notes.attempts = completion.attempts;
@@ -133,7 +111,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
         release();
       }
     } catch (error) {
-      progress?.finish();
+      stream?.finish();
       if (ctx.cancelled || !(error instanceof UpstreamError)) throw error;
       notes.outcome = error.failure === 'timeout' ? 'timeout' : 'upstream_error';
       notes.upstreamStatus = error.status;
@@ -146,30 +124,41 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
         upstream_request_id: error.requestId,
       });
       ctx.log('error', { message: error.message, status: error.status ?? null, attempts: error.attempts });
-      return errorResult(error.message);
+      return errorResult(withAdvice(error.message));
     } finally {
       clock.clearTimeout(timer);
     }
   };
 
-  /** The deployment's limits, checked before anything is queued or sent. */
-  function policyProblem(args: GenerateArguments, caller: string | undefined): string | undefined {
-    const model = args.model ?? options.model;
-    if (options.allowedModels.length > 0 && !options.allowedModels.includes(model)) {
-      return `Model ${JSON.stringify(model.slice(0, 100))} is not allowed on this server. Allowed models: ${options.allowedModels.join(', ')}.`;
-    }
-    if (!options.keys.allowsModel(caller, model)) {
-      const allowed = options.keys.policy(caller)?.models?.join(', ') ?? '';
-      return `Model ${JSON.stringify(model.slice(0, 100))} is not allowed for key "${caller}". Its allowed models: ${allowed}.`;
-    }
-    const length = args.prompt.length + (args.system?.length ?? 0);
-    if (length > options.maxPromptChars) {
-      return `The prompt is ${length} characters long${args.system === undefined ? '' : ' (with the system message)'}; this server accepts at most ${options.maxPromptChars} (MCP_MAX_PROMPT_CHARS).`;
-    }
-    return undefined;
-  }
-
   return { name: TOOL_NAME, describe, call };
+}
+
+/**
+ * Where a streamed call's pieces go: text as progress, and the reasoning summary (Responses
+ * API) as `notifications/message` at `info` from the `reasoning` logger, merged alike, so the
+ * progress messages stay the answer's text alone.
+ */
+function streamTo(ctx: CallContext, token: ProgressToken) {
+  const progress = new ProgressReporter(token, ctx);
+  const reasoning = new MergedText(ctx.app.clock, 50, (text) => ctx.log('info', { reasoning_summary: text }, 'reasoning'));
+  return {
+    callbacks: { onText: (text: string) => progress.add(text), onReasoning: (text: string) => reasoning.add(text) },
+    finish(): void {
+      reasoning.finish(!ctx.cancelled);
+      progress.finish();
+    },
+  };
+}
+
+/** An upstream refusal a setting of ours can fix says which. */
+function withAdvice(message: string): string {
+  if (/only supported in \/?v1\/responses/i.test(message)) {
+    return `${message} This model is served only by the Responses API: set OPENAI_API=auto (the default) and add it to OPENAI_RESPONSES_MODELS, or set OPENAI_API=responses.`;
+  }
+  if (/previous response with id .* not found/i.test(message)) {
+    return `${message} previous_response_id names no stored response: it is unknown, expired, or was made with store: false. Start a new conversation without it.`;
+  }
+  return message;
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -11,6 +11,9 @@ export function structuredOf(completion: Completion): JsonObject {
   };
   if (completion.usage) structured.usage = completion.usage;
   if (completion.requestId) structured.request_id = completion.requestId;
+  if (completion.responseId) structured.response_id = completion.responseId;
+  if (completion.citations) structured.citations = completion.citations;
+  if (completion.reasoningSummary) structured.reasoning_summary = completion.reasoningSummary;
   return structured;
 }
 

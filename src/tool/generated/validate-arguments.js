@@ -2,7 +2,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"type":"object","properties":{"prompt":{"type":"string","minLength":1,"description":"The user message to send to the model."},"system":{"type":"string","description":"Optional system message, placed before the prompt."},"model":{"type":"string","minLength":1,"description":"Model id, as the upstream API names it. Defaults to the server's OPENAI_MODEL."},"temperature":{"type":"number","minimum":0,"maximum":2,"description":"Sampling temperature from 0 to 2. Defaults to the server's OPENAI_TEMPERATURE."},"max_tokens":{"type":"integer","minimum":1,"description":"Upper bound on the tokens the model may generate (sent as max_completion_tokens to reasoning models)."},"extra":{"type":"object","description":"Further Chat Completions parameters, forwarded as given (for example top_p, seed, stop, response_format, reasoning_effort). It cannot set messages, model, stream, stream_options or n.","propertyNames":{"not":{"enum":["messages","model","stream","stream_options","n"]}}}},"required":["prompt"],"additionalProperties":false};
+const schema11 = {"type":"object","properties":{"prompt":{"type":"string","minLength":1,"description":"The user message to send to the model."},"system":{"type":"string","description":"Optional system message, placed before the prompt."},"model":{"type":"string","minLength":1,"description":"Model id, as the upstream API names it. Defaults to the server's OPENAI_MODEL."},"temperature":{"type":"number","minimum":0,"maximum":2,"description":"Sampling temperature from 0 to 2. Defaults to the server's OPENAI_TEMPERATURE."},"max_tokens":{"type":"integer","minimum":1,"description":"Upper bound on the tokens the model may generate (sent as max_completion_tokens to reasoning models)."},"previous_response_id":{"type":"string","minLength":1,"description":"Continue a conversation the upstream stored: the response_id of an earlier result (Responses API only)."},"images":{"type":"array","maxItems":8,"items":{"type":"string","minLength":1},"description":"Up to 8 images for the model to look at, each an https:// URL or a data:image/...;base64, URI."},"extra":{"type":"object","description":"Further parameters of the API the call goes to, forwarded as given (Chat Completions: top_p, seed, stop, response_format, reasoning_effort, ...; Responses: reasoning, text, tools such as [{\"type\": \"web_search\"}], include, store, ...). It cannot set messages, input, instructions, model, stream, stream_options, n, previous_response_id or background.","propertyNames":{"not":{"enum":["messages","model","stream","stream_options","n","input","instructions","previous_response_id","background"]}}}},"required":["prompt"],"additionalProperties":false};
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -19,7 +19,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!((((((key0 === "prompt") || (key0 === "system")) || (key0 === "model")) || (key0 === "temperature")) || (key0 === "max_tokens")) || (key0 === "extra"))){
+if(!((((((((key0 === "prompt") || (key0 === "system")) || (key0 === "model")) || (key0 === "temperature")) || (key0 === "max_tokens")) || (key0 === "previous_response_id")) || (key0 === "images")) || (key0 === "extra"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err1];
@@ -152,15 +152,11 @@ errors++;
 }
 }
 }
-if(data.extra !== undefined){
-let data5 = data.extra;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-for(const key1 in data5){
-const _errs14 = errors;
-const _errs15 = errors;
-const _errs16 = errors;
-if(!(((((key1 === "messages") || (key1 === "model")) || (key1 === "stream")) || (key1 === "stream_options")) || (key1 === "n"))){
-const err12 = {};
+if(data.previous_response_id !== undefined){
+let data5 = data.previous_response_id;
+if(typeof data5 === "string"){
+if(data5.length < 1){
+const err12 = {instancePath:instancePath+"/previous_response_id",schemaPath:"#/properties/previous_response_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -169,9 +165,9 @@ vErrors.push(err12);
 }
 errors++;
 }
-var valid2 = _errs16 === errors;
-if(valid2){
-const err13 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/propertyNames/not",keyword:"not",params:{},message:"must NOT be valid",propertyName:key1};
+}
+else {
+const err13 = {instancePath:instancePath+"/previous_response_id",schemaPath:"#/properties/previous_response_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -180,20 +176,12 @@ vErrors.push(err13);
 }
 errors++;
 }
-else {
-errors = _errs15;
-if(vErrors !== null){
-if(_errs15){
-vErrors.length = _errs15;
 }
-else {
-vErrors = null;
-}
-}
-}
-var valid1 = _errs14 === errors;
-if(!valid1){
-const err14 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if(data.images !== undefined){
+let data6 = data.images;
+if(Array.isArray(data6)){
+if(data6.length > 8){
+const err14 = {instancePath:instancePath+"/images",schemaPath:"#/properties/images/maxItems",keyword:"maxItems",params:{limit: 8},message:"must NOT have more than 8 items"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -202,10 +190,12 @@ vErrors.push(err14);
 }
 errors++;
 }
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const len0 = data6.length;
+for(let i0=0; i0<len0; i0++){
+let data7 = data6[i0];
+if(typeof data7 === "string"){
+if(data7.length < 1){
+const err15 = {instancePath:instancePath+"/images/" + i0,schemaPath:"#/properties/images/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -215,14 +205,100 @@ vErrors.push(err15);
 errors++;
 }
 }
-}
 else {
-const err16 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err16 = {instancePath:instancePath+"/images/" + i0,schemaPath:"#/properties/images/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err16];
 }
 else {
 vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/images",schemaPath:"#/properties/images/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.extra !== undefined){
+let data8 = data.extra;
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+for(const key1 in data8){
+const _errs20 = errors;
+const _errs21 = errors;
+const _errs22 = errors;
+if(!(((((((((key1 === "messages") || (key1 === "model")) || (key1 === "stream")) || (key1 === "stream_options")) || (key1 === "n")) || (key1 === "input")) || (key1 === "instructions")) || (key1 === "previous_response_id")) || (key1 === "background"))){
+const err18 = {};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+var valid4 = _errs22 === errors;
+if(valid4){
+const err19 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/propertyNames/not",keyword:"not",params:{},message:"must NOT be valid",propertyName:key1};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+else {
+errors = _errs21;
+if(vErrors !== null){
+if(_errs21){
+vErrors.length = _errs21;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid3 = _errs20 === errors;
+if(!valid3){
+const err20 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/extra",schemaPath:"#/properties/extra/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+else {
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
 }
 errors++;
 }

@@ -1,11 +1,10 @@
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { Logger } from '../../log.ts';
-import { ChunkAccumulator, completionFromBody } from './completion.ts';
-import { createRedactor, UpstreamError, upstreamMessageOf } from './errors.ts';
-import { parseJson } from './body.ts';
+import { chatComplete } from './chat.ts';
+import { createRedactor } from './errors.ts';
 import { UpstreamHttp } from './http-client.ts';
-import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types.ts';
+import { respond } from './responses.ts';
+import type { CompleteOptions, Completion, Upstream, UpstreamCall } from './types.ts';
 
 export interface OpenAIUpstreamOptions {
   baseUrl: string;
@@ -18,55 +17,14 @@ export interface OpenAIUpstreamOptions {
 }
 
 /**
- * The Chat Completions API (`POST /chat/completions`): JSON, or with `onText` an event stream
- * of `chat.completion.chunk` events ending with `data: [DONE]`, which completes the answer at
- * once (an upstream that keeps the connection open after it does not hold the call).
+ * An OpenAI-compatible upstream: Chat Completions and the Responses API on one HTTP client
+ * (one keep-alive pool, the same caps, errors and redaction for both).
  */
 export function createOpenAIUpstream(options: OpenAIUpstreamOptions): Upstream {
   const redact = createRedactor([options.apiKey]);
   const http = new UpstreamHttp({ ...options, clock: options.clock ?? systemClock, redact });
-  const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
-
-  async function complete(request: ChatRequest, call: CompleteOptions): Promise<Completion> {
-    const { onText } = call;
-    if (!onText) {
-      const answer = await http.json('POST', '/chat/completions', request, call);
-      return completionFromBody(answer.body, request.model, answer.requestId);
-    }
-    const accumulator = new ChunkAccumulator(request.model);
-    let received = 0;
-    const body = { ...request, stream: true, stream_options: { include_usage: true } };
-    const answer = await http.events('POST', '/chat/completions', body, call, ({ data }, requestId) => {
-      if (data === '[DONE]') return 'done';
-      const chunk = parseJson(data, requestId) as ChatCompletionChunk & { error?: unknown };
-      if (chunk && typeof chunk === 'object' && chunk.error) {
-        const message = upstreamMessageOf(JSON.stringify(chunk), redact);
-        // An error event in a 200 stream is the server failing mid-answer: worth a retry
-        // (the retry layer still will not retry once text has reached the client).
-        throw new UpstreamError('http', `The upstream failed mid-stream: ${message ?? 'unknown error'}.`, {
-          requestId,
-          retryable: true,
-          ...(message ? { upstreamMessage: message } : {}),
-        });
-      }
-      const text = accumulator.add(chunk);
-      received += text.length;
-      if (received > maxResponseBytes) throw new UpstreamError('protocol', "The upstream's answer exceeds the size limit.");
-      if (text) onText(text);
-      return undefined;
-    });
-    const { requestId } = answer;
-    if (answer.json !== undefined) {
-      // An upstream that ignored `stream: true`: the whole text becomes one piece.
-      const completion = completionFromBody(answer.json, request.model, requestId);
-      if (completion.text) onText(completion.text);
-      return completion;
-    }
-    if (!answer.done && !accumulator.finished) {
-      throw new UpstreamError('network', "The upstream's stream ended before the answer was complete.", { requestId });
-    }
-    return accumulator.result(requestId);
-  }
-
+  const maxBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+  const complete = (call: UpstreamCall, run: CompleteOptions): Promise<Completion> =>
+    call.api === 'chat' ? chatComplete(http, redact, call.body, run, maxBytes) : respond(http, redact, call.body, run, maxBytes);
   return { name: 'openai', complete, close: () => http.close() };
 }

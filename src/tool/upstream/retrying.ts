@@ -1,7 +1,7 @@
 import { sleepOn, systemClock, type Clock, type Sleep } from '../../clock.ts';
 import type { Logger } from '../../log.ts';
 import { DeadlineExceeded, UpstreamError } from './errors.ts';
-import type { ChatRequest, CompleteOptions, Completion, Upstream } from './types.ts';
+import type { CompleteOptions, Completion, Upstream, UpstreamCall } from './types.ts';
 
 export interface RetryOptions {
   maxRetries: number;
@@ -30,7 +30,7 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? sleepOn(clock);
 
-  async function complete(request: ChatRequest, call: CompleteOptions): Promise<Completion> {
+  async function complete(request: UpstreamCall, call: CompleteOptions): Promise<Completion> {
     let delivered = false;
     const onText = call.onText;
     // Only a streamed call needs watching for text already sent.

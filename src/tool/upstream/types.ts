@@ -1,7 +1,14 @@
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import type { ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
 
 /** The Chat Completions request body, as OpenAI defines it; `stream` is the client's to set. */
 export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' | 'stream_options'>;
+
+/** The Responses request body, as OpenAI defines it; `stream` and `background` are the client's to set. */
+export type ResponsesRequest = Omit<ResponseCreateParamsNonStreaming, 'stream' | 'stream_options' | 'background'> & { model: string };
+
+/** One call for the upstream: which API, and its body. */
+export type UpstreamCall = { api: 'chat'; body: ChatRequest } | { api: 'responses'; body: ResponsesRequest };
 
 export interface Usage {
   prompt_tokens?: number;
@@ -9,15 +16,28 @@ export interface Usage {
   total_tokens?: number;
   /** Tokens a reasoning model spent thinking, when the upstream reports them. */
   reasoning_tokens?: number;
+  /** Prompt tokens served from the upstream's cache, when it reports them. */
+  cached_tokens?: number;
 }
 
-/** What `generate` needs from one completed upstream call. */
+export interface Citation {
+  url: string;
+  title?: string;
+}
+
+/** What `generate` needs from one completed upstream call, whichever API answered. */
 export interface Completion {
   text: string;
   model: string;
   finishReason: string | null;
   usage: Usage | undefined;
   requestId: string | undefined;
+  /** The Responses API's id for this answer (chain a conversation with previous_response_id). */
+  responseId?: string;
+  /** URL citations, in order of first use, each URL once. */
+  citations?: Citation[];
+  /** The reasoning summary the model returned, when asked for one. */
+  reasoningSummary?: string;
   /** The upstream's HTTP status (absent for the echo upstream). */
   status?: number;
   /** Attempts it took, retries included. */
@@ -34,10 +54,12 @@ export interface RetryNotice {
 export interface CompleteOptions {
   /** Aborted when the call is cancelled, or (with a DeadlineExceeded reason) out of time. */
   signal: AbortSignal;
-  /** When the call as a whole must be over (epoch ms). */
+  /** When the call as a whole must be over (epoch ms, on the app's clock). */
   deadline: number;
   /** When set, the upstream streams and each new piece of text is passed here as it arrives. */
   onText?: (text: string) => void;
+  /** When streaming, each new piece of reasoning summary (Responses API). */
+  onReasoning?: (text: string) => void;
   /** Told before each retry. */
   onRetry?: (notice: RetryNotice) => void;
 }
@@ -45,7 +67,7 @@ export interface CompleteOptions {
 /** Where prompts go: the OpenAI-compatible HTTP API, or the offline echo. */
 export interface Upstream {
   readonly name: string;
-  complete(request: ChatRequest, options: CompleteOptions): Promise<Completion>;
+  complete(call: UpstreamCall, options: CompleteOptions): Promise<Completion>;
   /** Releases pooled connections; in-flight calls are aborted by their own signals. */
   close(): Promise<void>;
 }

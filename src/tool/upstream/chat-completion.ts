@@ -1,4 +1,5 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { Citations, count, isRecord } from './citations.ts';
 import { UpstreamError } from './errors.ts';
 import type { Completion, Usage } from './types.ts';
 
@@ -10,24 +11,29 @@ export function completionFromBody(body: unknown, fallbackModel: string, request
     throw new UpstreamError('protocol', 'The upstream answered, but not with a chat completion (no choices).', { requestId });
   }
   const content = choice.message?.content;
-  return {
-    text: typeof content === 'string' ? content : '',
-    model: typeof completion.model === 'string' && completion.model ? completion.model : fallbackModel,
-    finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
-    usage: usageOf(completion.usage),
-    requestId,
-    status: 200,
-  };
+  const citations = new Citations();
+  citations.addChat(choice.message?.annotations);
+  return withCitations(
+    {
+      text: typeof content === 'string' ? content : '',
+      model: typeof completion.model === 'string' && completion.model ? completion.model : fallbackModel,
+      finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
+      usage: chatUsageOf(completion.usage),
+      requestId,
+      status: 200,
+    },
+    citations,
+  );
 }
 
 /** Builds a Completion from streamed chat.completion.chunk events, in arrival order. */
 export class ChunkAccumulator {
   private readonly fallbackModel: string;
   private readonly parts: string[] = [];
+  private readonly citations = new Citations();
   private model: string | undefined;
   private finishReason: string | null = null;
   private usage: Usage | undefined;
-  private chunks = 0;
 
   constructor(fallbackModel: string) {
     this.fallbackModel = fallbackModel;
@@ -35,21 +41,18 @@ export class ChunkAccumulator {
 
   /** Adds one chunk; returns the new text it carried (possibly empty). */
   add(chunk: ChatCompletionChunk): string {
-    this.chunks++;
     if (typeof chunk.model === 'string' && chunk.model) this.model = chunk.model;
-    const usage = usageOf(chunk.usage);
+    const usage = chatUsageOf(chunk.usage);
     if (usage) this.usage = usage;
     const choice = Array.isArray(chunk.choices) ? chunk.choices.find((c) => (c.index ?? 0) === 0) : undefined;
     if (!choice) return '';
     if (typeof choice.finish_reason === 'string') this.finishReason = choice.finish_reason;
+    // Search models may send annotations on a delta, though the schema has none there.
+    this.citations.addChat((choice.delta as { annotations?: unknown } | undefined)?.annotations);
     const text = choice.delta?.content;
     if (typeof text !== 'string' || text === '') return '';
     this.parts.push(text);
     return text;
-  }
-
-  get sawChunks(): boolean {
-    return this.chunks > 0;
   }
 
   get finished(): boolean {
@@ -57,7 +60,7 @@ export class ChunkAccumulator {
   }
 
   result(requestId: string | undefined): Completion {
-    return {
+    const completion: Completion = {
       text: this.parts.join(''),
       model: this.model ?? this.fallbackModel,
       finishReason: this.finishReason,
@@ -65,22 +68,27 @@ export class ChunkAccumulator {
       requestId,
       status: 200,
     };
+    return withCitations(completion, this.citations);
   }
 }
 
-export function usageOf(value: unknown): Usage | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const record = value as Record<string, unknown>;
+function withCitations(completion: Completion, citations: Citations): Completion {
+  const list = citations.list();
+  if (list.length > 0) completion.citations = list;
+  return completion;
+}
+
+/** Chat Completions usage, reasoning and cached tokens lifted from their details. */
+export function chatUsageOf(value: unknown): Usage | undefined {
+  if (!isRecord(value)) return undefined;
   const usage: Usage = {};
-  const count = (value: unknown): number | undefined =>
-    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   for (const key of ['prompt_tokens', 'completion_tokens', 'total_tokens'] as const) {
-    const value = count(record[key]);
-    if (value !== undefined) usage[key] = value;
+    const n = count(value[key]);
+    if (n !== undefined) usage[key] = n;
   }
-  const details = record.completion_tokens_details;
-  const reasoning =
-    typeof details === 'object' && details !== null ? count((details as Record<string, unknown>).reasoning_tokens) : undefined;
+  const reasoning = isRecord(value.completion_tokens_details) ? count(value.completion_tokens_details.reasoning_tokens) : undefined;
   if (reasoning !== undefined) usage.reasoning_tokens = reasoning;
+  const cached = isRecord(value.prompt_tokens_details) ? count(value.prompt_tokens_details.cached_tokens) : undefined;
+  if (cached !== undefined) usage.cached_tokens = cached;
   return Object.keys(usage).length > 0 ? usage : undefined;
 }
