@@ -1,6 +1,9 @@
 import { systemClock, type Clock, type Sleep } from './clock.ts';
 import type { Config } from './config.ts';
-import { KeyRing } from './keys.ts';
+import { KeyRing, perKeyCap } from './keys.ts';
+import { Tasks } from './protocol/tasks/service.ts';
+import { TaskStore } from './protocol/tasks/store.ts';
+import { TaskTokens } from './protocol/tasks/token.ts';
 import type { Logger } from './log.ts';
 import type { ServerApp } from './protocol/context.ts';
 import { createGenerateTool } from './tool/generate.ts';
@@ -53,6 +56,7 @@ export function createRelayApp(config: Config, log: Logger, options: RelayOption
               userAgent: `${NAME}/${VERSION}`,
               log,
               clock,
+              ...(options.sleep ? { sleep: options.sleep } : {}),
             }),
             {
               maxRetries: config.maxRetries,
@@ -64,6 +68,20 @@ export function createRelayApp(config: Config, log: Logger, options: RelayOption
             },
           ));
   const limiter = new Limiter(config.maxConcurrency, config.maxQueue);
+  const tasks = new Tasks({
+    mode: config.tasks,
+    store: new TaskStore({
+      clock,
+      maxTasks: config.maxTasks,
+      maxTasksPerOwner: () => perKeyCap(config.maxTasksPerKey, config.maxTasks, keys.count),
+      maxBytes: config.maxTaskBytes,
+      maxBytesPerOwner: () => perKeyCap(undefined, config.maxTaskBytes, keys.count),
+    }),
+    tokens: new TaskTokens(config.taskSecret),
+    ttlMs: config.taskTtlMs,
+    clock,
+    log,
+  });
   const tool = createGenerateTool({
     model: config.model,
     temperature: config.temperature,
@@ -71,6 +89,10 @@ export function createRelayApp(config: Config, log: Logger, options: RelayOption
     isReasoningModel: modelMatcher(config.reasoningModels),
     api: config.api,
     isResponsesModel: modelMatcher(config.responsesModels),
+    background: config.background,
+    isBackgroundModel: modelMatcher(config.backgroundModels),
+    backgroundTimeoutMs: config.backgroundTimeoutMs,
+    heartbeatMs: config.heartbeatMs,
     store: config.store,
     timeoutMs: config.timeoutMs,
     allowedModels: config.allowedModels,
@@ -84,6 +106,7 @@ export function createRelayApp(config: Config, log: Logger, options: RelayOption
     }),
     keys,
     upstream: getUpstream,
+    clock,
   });
   const app: ServerApp = {
     name: NAME,
@@ -98,8 +121,21 @@ export function createRelayApp(config: Config, log: Logger, options: RelayOption
     stopping: stopping.signal,
     limits: { maxBatch: config.maxBatch, streamIdleMs: config.streamIdleMs },
     clock,
+    tasks,
   };
   telemetry.registry.gauge('mcp_tool_calls_running', 'Tool calls holding an upstream slot.', () => [[{}, limiter.running]]);
   telemetry.registry.gauge('mcp_tool_calls_queued', 'Tool calls waiting for an upstream slot (queue depth).', () => [[{}, limiter.queued]]);
-  return { app, limiter, keys, beginShutdown: () => stopping.abort(), close: async () => upstream?.close() };
+  telemetry.registry.gauge('mcp_tasks', 'Tasks held, by state (working, or ended and kept for their result).', () => {
+    const working = tasks.store.working;
+    return [
+      [{ state: 'working' }, working],
+      [{ state: 'ended' }, tasks.store.size - working],
+    ];
+  });
+  telemetry.registry.gauge('mcp_task_result_bytes', 'Bytes of task results held (MCP_MAX_TASK_BYTES).', () => [[{}, tasks.store.bytes]]);
+  const close = async (): Promise<void> => {
+    tasks.shutdown();
+    await upstream?.close();
+  };
+  return { app, limiter, keys, beginShutdown: () => stopping.abort(), close };
 }

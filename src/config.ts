@@ -28,6 +28,24 @@ export interface Config {
   responsesModels: string[];
   /** OPENAI_STORE: `store` for Responses calls that set none; undefined leaves the upstream's default. */
   store: boolean | undefined;
+  /** OPENAI_BACKGROUND: which Responses calls run as background responses. */
+  background: 'auto' | 'always' | 'never';
+  /** OPENAI_BACKGROUND_MODELS: the models `auto` runs in the background (globs). */
+  backgroundModels: string[];
+  /** OPENAI_BACKGROUND_TIMEOUT_MS: a background call's deadline (OPENAI_TIMEOUT_MS bounds the others). */
+  backgroundTimeoutMs: number;
+  /** MCP_HEARTBEAT_MS: progress at least this often while a call waits; 0 for none. */
+  heartbeatMs: number;
+  /** MCP_TASKS: `never` turns tasks off; `always` answers every 2026-07-28 call that declares tasks with one. */
+  tasks: 'auto' | 'always' | 'never';
+  /** MCP_TASK_SECRET: signs background task ids; undefined: a random secret per process. */
+  taskSecret: string | undefined;
+  /** MCP_TASK_TTL_MS: a task's lifetime from creation, the default and the most a client may ask for. */
+  taskTtlMs: number;
+  maxTasks: number;
+  maxTasksPerKey: number | undefined;
+  /** MCP_MAX_TASK_BYTES: task results held at once, in bytes. */
+  maxTaskBytes: number;
   /** OPENAI_MAX_TOKENS: upper bound on generated tokens, also when a call names none. */
   maxTokens: number | undefined;
   maxPromptChars: number;
@@ -111,6 +129,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     api: oneOf(text('OPENAI_API'), ['chat', 'responses', 'auto'] as const, 'OPENAI_API'),
     responsesModels: patterns(text('OPENAI_RESPONSES_MODELS')),
     store: raw('OPENAI_STORE') === undefined ? undefined : boolean(raw('OPENAI_STORE')!, 'OPENAI_STORE'),
+    background: oneOf(text('OPENAI_BACKGROUND'), ['auto', 'always', 'never'] as const, 'OPENAI_BACKGROUND'),
+    backgroundModels: patterns(text('OPENAI_BACKGROUND_MODELS')),
+    backgroundTimeoutMs: integer(text('OPENAI_BACKGROUND_TIMEOUT_MS'), 'OPENAI_BACKGROUND_TIMEOUT_MS', 1, 24 * 3600 * 1000),
+    heartbeatMs: heartbeat(text('MCP_HEARTBEAT_MS')),
+    tasks: oneOf(text('MCP_TASKS'), ['auto', 'always', 'never'] as const, 'MCP_TASKS'),
+    taskSecret: taskSecret(raw('MCP_TASK_SECRET')),
+    taskTtlMs: integer(text('MCP_TASK_TTL_MS'), 'MCP_TASK_TTL_MS', 1000, 7 * 24 * 3600 * 1000),
+    maxTasks: integer(text('MCP_MAX_TASKS'), 'MCP_MAX_TASKS', 1, 1_000_000),
+    maxTasksPerKey: optionalInteger(raw('MCP_MAX_TASKS_PER_KEY'), 'MCP_MAX_TASKS_PER_KEY', 1, 1_000_000),
+    maxTaskBytes: integer(text('MCP_MAX_TASK_BYTES'), 'MCP_MAX_TASK_BYTES', 1024, 64 * 1024 * 1024 * 1024),
     maxPromptChars: integer(text('MCP_MAX_PROMPT_CHARS'), 'MCP_MAX_PROMPT_CHARS', 1, 100_000_000),
     maxConcurrency: integer(text('MCP_MAX_CONCURRENCY'), 'MCP_MAX_CONCURRENCY', 1, 1_000_000),
     maxQueue: integer(text('MCP_MAX_QUEUE'), 'MCP_MAX_QUEUE', 0, 10_000_000),
@@ -224,6 +252,20 @@ function integer(value: string, name: string, min: number, max: number): number 
   const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
   if (Number.isSafeInteger(parsed) && parsed >= min && parsed <= max) return parsed;
   throw new ConfigError(`${name} must be an integer from ${min} to ${max}.`);
+}
+
+function heartbeat(value: string): number {
+  const ms = integer(value, 'MCP_HEARTBEAT_MS', 0, 3600 * 1000);
+  if (ms !== 0 && ms < 100) throw new ConfigError('MCP_HEARTBEAT_MS must be 0 (off) or at least 100.');
+  return ms;
+}
+
+/** A signing secret: long enough to resist guessing; never echoed. */
+function taskSecret(value: string | undefined): string | undefined {
+  if (value !== undefined && value.length < 32) {
+    throw new ConfigError('MCP_TASK_SECRET must be at least 32 characters (for example the output of: openssl rand -hex 32).');
+  }
+  return value;
 }
 
 /** Values are never echoed in these messages: a key pasted into the wrong variable must not reach stderr. */

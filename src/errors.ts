@@ -18,3 +18,6 @@ export class CancelledError extends LocalError {
     super('CANCELLED', reason);
   }
 }
+
+/** A cancel that leaves the work running upstream: this process lets go, another answers for the work (a task's background response). */
+export class LeftRunning extends CancelledError {}

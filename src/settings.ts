@@ -8,6 +8,9 @@ export const DEFAULT_REASONING_MODELS = 'o1*,o3*,o4*,gpt-5*,!gpt-5*chat*';
 export const DEFAULT_RESPONSES_MODELS =
   'o1-pro*,o3-pro*,gpt-5*-pro*,gpt-5*-codex*,o3-deep-research*,o4-mini-deep-research*,computer-use*,gpt-daybreak-*,gpt-5.6-cyber*';
 
+/** The slow model families a call under OPENAI_BACKGROUND=auto runs in the background for. */
+export const DEFAULT_BACKGROUND_MODELS = 'o1-pro*,o3-pro*,gpt-5*-pro*,o3-deep-research*,o4-mini-deep-research*';
+
 export interface Setting {
   env: string;
   flag?: string;
@@ -58,6 +61,54 @@ export const SETTINGS: readonly Setting[] = [
     env: 'OPENAI_STORE',
     flag: '--store',
     help: 'true or false: the store value for Responses calls that set none (unset: the upstream default)',
+  },
+  {
+    env: 'OPENAI_BACKGROUND',
+    flag: '--background',
+    default: 'auto',
+    help: 'auto, always or never: Responses calls run as background responses (auto: OPENAI_BACKGROUND_MODELS)',
+  },
+  {
+    env: 'OPENAI_BACKGROUND_MODELS',
+    flag: '--background-models',
+    default: DEFAULT_BACKGROUND_MODELS,
+    help: 'models auto runs in the background (globs; ! excludes; none)',
+  },
+  {
+    env: 'OPENAI_BACKGROUND_TIMEOUT_MS',
+    flag: '--background-timeout-ms',
+    default: '3600000',
+    help: 'upper bound on one background call, in ms',
+  },
+  {
+    env: 'MCP_HEARTBEAT_MS',
+    flag: '--heartbeat-ms',
+    default: '15000',
+    help: 'a call with a progress token hears from the server at least this often while it waits, in ms (0: off)',
+  },
+  { env: 'MCP_TASKS', flag: '--tasks', default: 'auto', help: 'auto, always or never: MCP tasks (auto: background calls, or when asked)' },
+  {
+    env: 'MCP_TASK_SECRET',
+    help: 'signs task ids, so replicas sharing it answer for each other (random per process when unset)',
+    secret: true,
+  },
+  {
+    env: 'MCP_TASK_TTL_MS',
+    flag: '--task-ttl-ms',
+    default: '7200000',
+    help: 'how long a task and its result are kept, and the most a client may ask for',
+  },
+  { env: 'MCP_MAX_TASKS', flag: '--max-tasks', default: '1000', help: 'tasks held at once, running or finished' },
+  {
+    env: 'MCP_MAX_TASKS_PER_KEY',
+    flag: '--max-tasks-per-key',
+    help: 'tasks one key may hold (default: all with one key, a quarter with several)',
+  },
+  {
+    env: 'MCP_MAX_TASK_BYTES',
+    flag: '--max-task-bytes',
+    default: '67108864',
+    help: 'bytes of task results held at once (each key: a share as above)',
   },
   {
     env: 'MCP_MAX_PROMPT_CHARS',

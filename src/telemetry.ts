@@ -19,10 +19,37 @@ export interface RequestReport {
   attempts?: number;
   /** Only logged at debug level. */
   prompt?: string;
+  /** The task the call was answered with (its outcome comes with the task's end). */
+  task?: string;
+}
+
+/** A task's work ended: counted then, once, as the tool call it was. */
+export interface TaskReport {
+  key: string | undefined;
+  task: string;
+  tool: string | undefined;
+  /** As RequestReport's, or `cancelled`. */
+  outcome: string | undefined;
+  upstreamStatus: number | undefined;
+  attempts: number | undefined;
+  durationMs: number;
 }
 
 /** Methods kept as metric labels; anything else counts as "other" (clients pick method names). */
-const KNOWN_METHODS = new Set(['initialize', 'ping', 'tools/list', 'tools/call', 'logging/setLevel', 'server/discover']);
+const KNOWN_METHODS = new Set([
+  'initialize',
+  'ping',
+  'tools/list',
+  'tools/call',
+  'logging/setLevel',
+  'server/discover',
+  'subscriptions/listen',
+  'tasks/get',
+  'tasks/result',
+  'tasks/cancel',
+  'tasks/list',
+  'tasks/update',
+]);
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
 /** One log line per request, and the counters behind /metrics. */
@@ -71,7 +98,24 @@ export class Telemetry {
       upstream_status: report.upstreamStatus,
       attempts: report.attempts,
       key: report.key,
+      ...(report.task !== undefined ? { task: shortTaskId(report.task) } : {}),
       ...(this.log.enabled('debug') && report.prompt !== undefined ? { prompt: report.prompt.slice(0, 2000) } : {}),
+    });
+  }
+
+  taskEnded(report: TaskReport): void {
+    if (report.tool !== undefined && report.outcome !== undefined) {
+      this.toolCalls.inc({ tool: report.tool, outcome: report.outcome });
+      if (report.key !== undefined) this.keyCalls.inc({ key: report.key, outcome: report.outcome });
+    }
+    this.log.info('task ended', {
+      task: shortTaskId(report.task),
+      tool: report.tool,
+      outcome: report.outcome,
+      duration_ms: Math.round(report.durationMs),
+      upstream_status: report.upstreamStatus,
+      attempts: report.attempts,
+      key: report.key,
     });
   }
 
@@ -99,4 +143,9 @@ export class Telemetry {
     this.tokens.inc({ type }, count);
     if (key !== undefined) this.keyTokens.inc({ key, type }, count);
   }
+}
+
+/** Task ids in logs: enough to tell them apart; a signed id is long. */
+function shortTaskId(id: string): string {
+  return id.length > 40 ? `${id.slice(0, 20)}…${id.slice(-12)}` : id;
 }

@@ -133,6 +133,7 @@ test('Kubernetes: 2 stateless replicas, probes on /health, resources, keys from 
   assert.is(env.MCP_STATELESS.value, 'true');
   assert.ok(env.OPENAI_API_KEY.valueFrom.secretKeyRef.name, 'the upstream key comes from a Secret');
   assert.ok(env.MCP_API_KEYS.valueFrom.secretKeyRef.name, 'client keys come from a Secret');
+  assert.ok(env.MCP_TASK_SECRET.valueFrom.secretKeyRef.name, 'replicas share the task secret, from a Secret');
   assert.not.ok(
     container.env.some((e: any) => /KEY/.test(e.name) && 'value' in e),
     'no key in plain text',

@@ -16,9 +16,12 @@ import {
   sendJson,
   streamEvents,
 } from './fake-responses.ts';
+import { type BackgroundEngine, type BackgroundScript, createBackgroundEngine } from './fake-background.ts';
 
 export type Behaviour =
   | ResponsesBehaviour
+  /** A background response (see fake-background.ts); a background request with nothing queued gets the default one. */
+  | BackgroundScript
   | {
       type: 'json';
       content?: string | null;
@@ -72,6 +75,8 @@ export interface FakeUpstream {
   readonly requests: Received[];
   /** Responses stored by id (what previous_response_id and GET /responses/{id} find). */
   readonly stored: Map<string, Record<string, unknown>>;
+  /** Background responses: their state, the cancels received, and the test's controls. */
+  readonly background: BackgroundEngine;
   /** Queue behaviours for the next requests, in order; when the queue is empty, `fallback` answers. */
   next(...behaviours: Behaviour[]): void;
   /** Forgets recorded requests and queued behaviours (between tests). */
@@ -100,6 +105,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const store = (response: Record<string, unknown>, request: Record<string, unknown>): void => {
     if (request.store !== false) stored.set(response.id as string, response);
   };
+
+  const background = createBackgroundEngine((response) => void stored.set(response.id as string, response));
 
   const later = (ms: number, fn: () => void): void => {
     const timer = setTimeout(() => {
@@ -133,6 +140,15 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       requests.push(received);
       for (const wake of waiters.splice(0)) wake();
       if (answeredAsTheApiWould(received, res)) return;
+      if (isBackground(received)) {
+        // Nothing queued, or a background script: the engine answers; anything else (an error) is sent as queued.
+        const queued = queue[0]?.type === 'background' || queue.length === 0 ? (queue.shift() as BackgroundScript | undefined) : undefined;
+        if (queued || queue.length === 0) {
+          if (background.handle(received.method, received.path, body, res, queued)) return;
+        }
+      } else if (background.handle(received.method, received.path, body, res, undefined)) {
+        return;
+      }
       const behaviour = queue.shift() ?? fake.fallback(received);
       respond(behaviour, received, res);
     });
@@ -141,6 +157,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+
+  const isBackground = (request: Received): boolean =>
+    request.method === 'POST' && request.path.endsWith('/responses') && request.body.background === true;
 
   /** What the real API answers whatever the test queued: refusals, and reading stored responses. */
   const answeredAsTheApiWould = (request: Received, res: ServerResponse): boolean => {
@@ -161,8 +180,13 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       );
       return true;
     }
+    const cancel = /\/responses\/([^/?]+)\/cancel$/.exec(path);
+    if (method === 'POST' && cancel && !background.responses.has(cancel[1]!)) {
+      sendJson(res, 404, errorBody(`Response with id '${cancel[1]}' not found.`, null, null));
+      return true;
+    }
     const read = /\/responses\/([^/?]+)(\?.*)?$/.exec(path);
-    if (method === 'GET' && read) {
+    if (method === 'GET' && read && !background.responses.has(read[1]!)) {
       const response = stored.get(read[1]!);
       if (response) sendJson(res, 200, response);
       else sendJson(res, 404, errorBody(`Response with id '${read[1]}' not found.`, null, null));
@@ -322,6 +346,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       case 'drop':
         res.socket?.destroy();
         return;
+      case 'background':
+        // Queued for a request that is not a background one: answered as a finished response.
+        return respond({ type: 'response', text: (behaviour.pieces ?? ['Background answer.']).join('') }, request, res);
       case 'raw':
         res.writeHead(behaviour.status, behaviour.headers);
         res.end(behaviour.body);
@@ -353,12 +380,14 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     baseUrl: `http://127.0.0.1:${port}/v1`,
     requests,
     stored,
+    background,
     next: (...behaviours) => void queue.push(...behaviours),
     reset: () => {
       requests.length = 0;
       queue.length = 0;
       heldBack.length = 0;
       stored.clear();
+      background.reset();
     },
     fallback: (request) => (request.path.endsWith('/responses') ? { type: 'response' } : { type: 'json' }),
     release(count = 1) {

@@ -1,6 +1,7 @@
 /** Shared test helpers: an in-process harness for the protocol core, and config builders. */
 import { createRelayApp, type RelayApp } from '../src/app.ts';
-import type { Clock } from '../src/clock.ts';
+import type { Clock, Sleep } from '../src/clock.ts';
+import type { ManualClock } from './clock.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { silentLogger, type Logger } from '../src/log.ts';
 import type { Context, ServerApp } from '../src/protocol/context.ts';
@@ -16,14 +17,29 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return action.config;
 }
 
-export function testApp(env: Record<string, string> = {}, log: Logger = silentLogger, clock?: Clock): RelayApp {
-  return createRelayApp(testConfig(env), log, clock ? { clock } : {});
+export function testApp(env: Record<string, string> = {}, log: Logger = silentLogger, clock?: Clock, sleep?: Sleep): RelayApp {
+  return createRelayApp(testConfig(env), log, { ...(clock ? { clock } : {}), ...(sleep ? { sleep } : {}) });
+}
+
+/**
+ * A sleep on a manual clock that records each wait and moves the clock on by it at once
+ * (timers falling due on the way fire): code that waits chooses how long, and no test waits
+ * for real.
+ */
+export function virtualSleep(clock: ManualClock, waits: number[] = []): Sleep {
+  return (ms, signal) => {
+    waits.push(ms);
+    clock.advance(ms);
+    return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
+  };
 }
 
 /** Drives the protocol core as a transport would, recording the notifications it sends. */
 export class Harness {
   readonly session: Session;
   readonly notifications: JsonRpcNotification[] = [];
+  /** What went to the session's own channel (after a reply: a task's progress, its status). */
+  readonly home: JsonRpcNotification[] = [];
   readonly ctx: Context;
   private nextId = 1000;
 
@@ -34,6 +50,7 @@ export class Harness {
       app,
       session,
       notify: (n) => void this.notifications.push(n),
+      home: (n) => void this.home.push(n),
       ...(signal ? { signal } : {}),
       ...(key !== undefined ? { origin: { transport: 'test', key } } : {}),
     };
@@ -107,4 +124,63 @@ export async function eventually(condition: () => boolean | Promise<boolean>, wh
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.ok(await condition(), what);
+}
+
+/**
+ * A sleep the test releases one wait at a time: the code under test decides how long it
+ * waits (`waits`), the test decides when that wait is over (`release`, which moves the manual
+ * clock on by it). A wait whose signal aborts rejects at once, as a real sleep does.
+ */
+export class SteppedSleep {
+  readonly waits: number[] = [];
+  private readonly clock: ManualClock;
+  private readonly pending: { ms: number; resolve: () => void }[] = [];
+  private wake: (() => void) | undefined;
+
+  constructor(clock: ManualClock) {
+    this.clock = clock;
+  }
+
+  readonly sleep: Sleep = (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const entry = {
+        ms,
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        const index = this.pending.indexOf(entry);
+        if (index >= 0) this.pending.splice(index, 1);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waits.push(ms);
+      this.pending.push(entry);
+      this.wake?.();
+    });
+
+  /** Waits until the code sleeps, and returns how long it asked to. */
+  async next(): Promise<number> {
+    for (let i = 0; i < 1000 && this.pending.length === 0; i++) {
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        setTimeout(resolve, 10);
+      });
+    }
+    const entry = this.pending[0];
+    if (!entry) throw new Error('the code never slept');
+    return entry.ms;
+  }
+
+  /** Ends the oldest wait: the clock moves on by it. */
+  async release(): Promise<number> {
+    const ms = await this.next();
+    const entry = this.pending.shift()!;
+    this.clock.advance(ms);
+    entry.resolve();
+    return ms;
+  }
 }

@@ -1,5 +1,6 @@
 /** Helpers for HTTP tests: a server on loopback port 0, raw requests, and an SSE reader. */
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { Sleep } from '../src/clock.ts';
 import type { KeyEntry } from '../src/keys.ts';
 import type { Logger } from '../src/log.ts';
 import { silentLogger } from '../src/log.ts';
@@ -20,6 +21,8 @@ export type TestHttpOptions = Partial<HttpOptions> & {
   apiKeys?: { name: string; key: string }[];
   /** Keys with policies, as a keys file gives them. */
   keyEntries?: KeyEntry[];
+  /** How the relay's upstream waits (a virtual sleep on the test's clock). */
+  sleep?: Sleep;
 };
 
 export async function startHttp(
@@ -27,8 +30,8 @@ export async function startHttp(
   options: TestHttpOptions = {},
   log: Logger = silentLogger,
 ): Promise<TestServer> {
-  const { apiKeys = [{ name: 'default', key: KEY }], keyEntries, ...rest } = options;
-  const relay = testApp(env, log, rest.clock);
+  const { apiKeys = [{ name: 'default', key: KEY }], keyEntries, sleep, ...rest } = options;
+  const relay = testApp(env, log, rest.clock, sleep);
   relay.keys.replace(keyEntries ?? apiKeys.map((k) => ({ ...k, policy: {} })));
   const transport = createHttpTransport({
     app: relay.app,

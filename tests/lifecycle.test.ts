@@ -10,7 +10,9 @@ for (const version of ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25']) 
     const h = new Harness(app);
     const result = resultOf(await h.initialize(version));
     assert.is(result.protocolVersion, version);
-    assert.equal(result.capabilities, { tools: { listChanged: false }, logging: {} });
+    // 2025-11-25 adds tasks (cancel, task-augmented tools/call; no list for a caller without a key: this harness has none).
+    const tasks = { tasks: { cancel: {}, requests: { tools: { call: {} } } } };
+    assert.equal(result.capabilities, { tools: { listChanged: false }, logging: {}, ...(version === '2025-11-25' ? tasks : {}) });
     const info = result.serverInfo as Record<string, unknown>;
     assert.is(info.name, 'openai-mcp-relay');
     assert.is(typeof info.version, 'string');

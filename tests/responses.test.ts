@@ -24,7 +24,14 @@ test.after(async () => {
 });
 
 async function session(env: Record<string, string> = {}, version = '2025-11-25'): Promise<Harness> {
-  const relay = testApp({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_MAX_RETRIES: '1', ...env });
+  // Foreground calls here; background responses have tests of their own (background.test.ts).
+  const relay = testApp({
+    OPENAI_BASE_URL: upstream.baseUrl,
+    OPENAI_MODEL: 'gpt-test',
+    OPENAI_MAX_RETRIES: '1',
+    OPENAI_BACKGROUND: 'never',
+    ...env,
+  });
   relays.push(relay);
   const h = new Harness(relay.app);
   await h.initialize(version);

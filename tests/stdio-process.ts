@@ -67,9 +67,9 @@ export class StdioProcess {
     }
   }
 
-  async request(message: { id: unknown } & Record<string, unknown>): Promise<RawMessage> {
+  async request(message: { id: unknown } & Record<string, unknown>, timeoutMs?: number): Promise<RawMessage> {
     this.send({ jsonrpc: '2.0', ...message });
-    return this.waitFor((m) => m.id === message.id && ('result' in m || 'error' in m));
+    return this.waitFor((m) => m.id === message.id && ('result' in m || 'error' in m), timeoutMs);
   }
 
   async initialize(protocolVersion = '2025-11-25'): Promise<RawMessage> {

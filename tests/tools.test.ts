@@ -27,7 +27,7 @@ test('tools/list is shaped per revision', async () => {
     '2024-11-05': ['description', 'inputSchema', 'name'],
     '2025-03-26': ['annotations', 'description', 'inputSchema', 'name'],
     '2025-06-18': ['annotations', 'description', 'inputSchema', 'name', 'outputSchema', 'title'],
-    '2025-11-25': ['annotations', 'description', 'inputSchema', 'name', 'outputSchema', 'title'],
+    '2025-11-25': ['annotations', 'description', 'execution', 'inputSchema', 'name', 'outputSchema', 'title'],
   };
   for (const [version, keys] of Object.entries(shapes)) {
     const h = await session(version);
@@ -35,6 +35,7 @@ test('tools/list is shaped per revision', async () => {
     assert.is(tools.length, 1);
     assert.equal(Object.keys(tools[0]!).sort(), keys, version);
     assert.is(tools[0]!.name, 'generate');
+    if (version === '2025-11-25') assert.equal(tools[0]!.execution, { taskSupport: 'optional' });
     assert.not.ok('nextCursor' in resultOf(await h.request('tools/list')));
   }
 });

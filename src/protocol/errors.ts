@@ -11,6 +11,8 @@ export const ErrorCode = {
   SessionNotFound: -32001,
   /** 2026-07-28: an HTTP header disagrees with the body. */
   HeaderMismatch: -32020,
+  /** 2026-07-28: the request needs a client capability (an extension) the client did not declare on it. */
+  MissingRequiredClientCapability: -32021,
   /** 2026-07-28: the request names a protocol version the server does not serve. */
   UnsupportedProtocolVersion: -32022,
 } as const;

@@ -1,4 +1,6 @@
-import type { Context } from './context.ts';
+import type { Context, ServerApp } from './context.ts';
+import { ownerOf } from './run.ts';
+import { TASKS_EXTENSION } from './tasks/service.ts';
 import { invalidParams, invalidRequest } from './errors.ts';
 import { isObject, type JsonObject } from './messages.ts';
 import { featuresOf, isInitializeEraVersion, LATEST_INITIALIZE_VERSION, type ProtocolVersion } from './versions.ts';
@@ -22,14 +24,22 @@ export function initialize(params: JsonObject, ctx: Context): JsonObject {
   if (!session.stateless) session.negotiate(version);
   return {
     protocolVersion: version,
-    capabilities: serverCapabilities(),
+    capabilities: serverCapabilities(ctx.app, version, ownerOf(ctx)),
     serverInfo: serverInfo(ctx, version),
     instructions: ctx.app.instructions,
   };
 }
 
-export function serverCapabilities(): JsonObject {
-  return { tools: { listChanged: false }, logging: {} };
+/**
+ * What the server offers: tools and logging, and tasks where the revision has them (2025-11-25:
+ * the `tasks` capability, `list` only for a caller it can list for; 2026-07-28: the extension).
+ */
+export function serverCapabilities(app: ServerApp, version: ProtocolVersion | 'modern', owner = 'anonymous'): JsonObject {
+  const capabilities: JsonObject = { tools: { listChanged: false }, logging: {} };
+  if (!app.tasks.enabled) return capabilities;
+  if (version === 'modern') capabilities.extensions = { [TASKS_EXTENSION]: {} };
+  else if (featuresOf(version).tasks) capabilities.tasks = app.tasks.capability(owner);
+  return capabilities;
 }
 
 export function serverInfo(ctx: Pick<Context, 'app'>, version: ProtocolVersion): JsonObject {

@@ -32,11 +32,11 @@ export interface JsonRpcError {
 }
 
 /**
- * Where a 2026-07-28 request was refused before any method ran: its envelope, its HTTP
- * headers, its version, or its method. The core marks the reply; a transport reads the mark
- * (with the reply's code) to pick a status, as the transport spec ties statuses to these.
+ * Why a 2026-07-28 request was refused: its envelope, its HTTP headers, its version, its
+ * method, or a client capability it did not declare (-32021). The core marks the reply; a
+ * transport reads the mark to pick a status, as the transport spec ties statuses to these.
  */
-export type Refusal = 'envelope' | 'headers' | 'version' | 'method';
+export type Refusal = 'envelope' | 'headers' | 'version' | 'method' | 'capability';
 export const REFUSAL: unique symbol = Symbol('refusal');
 
 export type JsonRpcResponse = JsonRpcResult | JsonRpcError;

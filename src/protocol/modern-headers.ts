@@ -7,10 +7,14 @@ import { META } from './modern.ts';
  * Which body field a method's `Mcp-Name` header mirrors (2026-07-28 Streamable HTTP). A Map:
  * a method named "constructor" must find nothing here.
  */
-const NAME_SOURCES = new Map<string, 'name' | 'uri'>([
+const NAME_SOURCES = new Map<string, 'name' | 'uri' | 'taskId'>([
   ['tools/call', 'name'],
   ['prompts/get', 'name'],
   ['resources/read', 'uri'],
+  // The tasks extension: so that intermediaries can route a task's requests to where it lives.
+  ['tasks/get', 'taskId'],
+  ['tasks/update', 'taskId'],
+  ['tasks/cancel', 'taskId'],
 ]);
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -18,7 +22,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /**
  * The 2026-07-28 POST headers must be present and match the body: MCP-Protocol-Version the
  * `_meta` version, Mcp-Method the method, Mcp-Name (for tools/call, prompts/get,
- * resources/read) the name or uri. Values are trimmed, `=?base64?…?=` values decoded, and
+ * resources/read, and the tasks extension's tasks/get, tasks/update, tasks/cancel) the name,
+ * uri or taskId. Values are trimmed, `=?base64?…?=` values decoded, and
  * compared case-sensitively. A failure is -32020 (HeaderMismatch).
  */
 export function checkModernHeaders(headers: McpHeaders, request: JsonRpcRequest): WireError | undefined {

@@ -2,7 +2,7 @@ import type { CallNotes, Context } from './context.ts';
 import { ErrorCode, WireError } from './errors.ts';
 import { serverInfo } from './lifecycle.ts';
 import { quote, REFUSAL, type JsonRpcRequest, type JsonRpcResponse, type Refusal } from './messages.ts';
-import { MODERN_METHODS, MODERN_METHODS_NOT_OFFERED } from './methods.ts';
+import { MODERN_METHODS_NOT_OFFERED, MODERN_METHODS_REMOVED, modernMethod } from './methods.ts';
 import { checkModernHeaders } from './modern-headers.ts';
 import { checkModernVersion, decorateResult, type Envelope, readEnvelope } from './modern.ts';
 import type { ModernVersion } from './versions.ts';
@@ -34,21 +34,25 @@ export async function handleModern(request: JsonRpcRequest, ctx: Context, notes:
   } catch (error) {
     return refuse('version', error);
   }
-  const handler = MODERN_METHODS.get(method);
+  const handler = modernMethod(method, ctx.app);
   if (!handler) {
     const why = MODERN_METHODS_NOT_OFFERED.has(method)
       ? `a ${version} method this server does not offer: it serves tools only`
-      : `not a ${version} method`;
+      : (MODERN_METHODS_REMOVED.get(method) ?? `not a ${version} method`);
     return refuse('method', new WireError(ErrorCode.MethodNotFound, `Method not found: ${quote(method)} (${why})`));
   }
   try {
     assertIdFree(request, ctx);
     const info = serverInfo(ctx, version);
-    return await run(request, request.params ?? {}, handler, ctx, notes, {
+    const reply = await run(request, request.params ?? {}, handler, ctx, notes, {
       version,
       logLevel: () => envelope.logLevel,
       decorate: (result) => decorateResult(result, info),
+      clientCapabilities: envelope.clientCapabilities,
     });
+    // A client that must declare a capability first is refused as the envelope is (HTTP 400).
+    if (reply && 'error' in reply && reply.error.code === ErrorCode.MissingRequiredClientCapability) reply[REFUSAL] = 'capability';
+    return reply;
   } catch (error) {
     return errorReply(id, error, ctx);
   }

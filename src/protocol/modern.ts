@@ -21,6 +21,7 @@ export const ADVERTISED_VERSIONS: readonly string[] = [...SUPPORTED_VERSIONS].re
 export interface Envelope {
   version: string;
   logLevel: LogLevel | undefined;
+  clientCapabilities: JsonObject;
 }
 
 /** Checks the `_meta` envelope every modern request carries (-32602 when it is incomplete). */
@@ -30,7 +31,8 @@ export function readEnvelope(request: JsonRpcRequest): Envelope {
     throw envelopeError('params._meta is required (2026-07-28 requests carry their protocol version and client capabilities there)');
   const version = meta[META.protocolVersion];
   if (typeof version !== 'string') throw envelopeError(`_meta["${META.protocolVersion}"] must be a string`);
-  if (!isObject(meta[META.clientCapabilities])) throw envelopeError(`_meta["${META.clientCapabilities}"] must be an object`);
+  const clientCapabilities = meta[META.clientCapabilities];
+  if (!isObject(clientCapabilities)) throw envelopeError(`_meta["${META.clientCapabilities}"] must be an object`);
   const info = meta[META.clientInfo];
   if (info !== undefined && !(isObject(info) && typeof info.name === 'string' && typeof info.version === 'string')) {
     throw envelopeError(`_meta["${META.clientInfo}"], when present, must be an object with string name and version`);
@@ -39,7 +41,7 @@ export function readEnvelope(request: JsonRpcRequest): Envelope {
   if (level !== undefined && !isLogLevel(level)) {
     throw envelopeError(`_meta["${META.logLevel}"] must be one of debug, info, notice, warning, error, critical, alert, emergency`);
   }
-  return { version, logLevel: level };
+  return { version, logLevel: level, clientCapabilities };
 }
 
 /** Initialize-era versions are reached only through initialize, so they are refused here too. */

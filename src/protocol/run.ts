@@ -20,6 +20,8 @@ export interface RunMode {
   version: ProtocolVersion;
   logLevel: () => LogLevel | undefined;
   decorate?: (result: JsonObject) => JsonObject;
+  /** 2026-07-28: the client capabilities the request declared. */
+  clientCapabilities?: JsonObject;
 }
 
 /** Refuses an id already in flight on this session (MCP forbids reusing one). */
@@ -73,13 +75,20 @@ export async function run(
     app,
     session,
     caller: ctx.origin?.key,
+    get owner() {
+      return ownerOf(ctx);
+    },
+    home: ctx.home,
+    clientCapabilities: mode.clientCapabilities,
     notes,
     notify,
     log: (level: LogLevel, data: unknown, logger?: string) => {
       const threshold = mode.logLevel();
-      if (threshold === undefined || !passes(level, threshold)) return;
-      notify(notification('notifications/message', { level, logger: logger ? `${app.name}/${logger}` : app.name, data }));
+      if (threshold !== undefined && passes(level, threshold)) notify(logMessage(app.name, level, data, logger));
     },
+    status: () => undefined,
+    durable: () => undefined,
+    cancelledElsewhere: () => undefined,
   };
   try {
     const result = await handler(params, call);
@@ -93,6 +102,18 @@ export async function run(
     ctx.signal?.removeEventListener('abort', onTransportAbort);
     session.untrack(id, controller);
   }
+}
+
+/** Whose work a request's is (tasks belong to it): its key, the stdio client, or, without authentication, anyone. */
+export function ownerOf(ctx: Pick<Context, 'origin'>): string {
+  const origin = ctx.origin;
+  if (origin?.key !== undefined) return `key:${origin.key}`;
+  return origin?.transport === 'stdio' ? 'stdio' : 'anonymous';
+}
+
+/** A `notifications/message`; `logger` names a part of this server. */
+export function logMessage(server: string, level: LogLevel, data: unknown, logger?: string): JsonRpcNotification {
+  return notification('notifications/message', { level, logger: logger ? `${server}/${logger}` : server, data });
 }
 
 /** A WireError serializes itself; anything else is the server's own fault (-32603, logged). */

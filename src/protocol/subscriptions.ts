@@ -1,5 +1,7 @@
 import type { CallContext } from './context.ts';
 import { invalidParams } from './errors.ts';
+import { declaresTasks } from './tasks/methods.ts';
+import { tasksNotDeclared } from './tasks/service.ts';
 import { isObject, notification, type JsonObject } from './messages.ts';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
@@ -24,6 +26,17 @@ export async function listen(params: JsonObject, call: CallContext): Promise<Jso
   if (uris !== undefined && !(Array.isArray(uris) && uris.every((uri) => typeof uri === 'string'))) {
     throw invalidParams('subscriptions/listen: "notifications.resourceSubscriptions" must be an array of strings');
   }
+  const taskIds = filter.taskIds;
+  if (taskIds !== undefined) {
+    if (!(Array.isArray(taskIds) && taskIds.every((id) => typeof id === 'string'))) {
+      throw invalidParams('subscriptions/listen: "notifications.taskIds" must be an array of strings');
+    }
+    // Task notifications are the tasks extension's; a client must declare it to ask for them.
+    if (call.app.tasks.enabled && !declaresTasks(call)) {
+      throw tasksNotDeclared();
+    }
+  }
+  // Nothing is acknowledged, task ids included: this server pushes no task notifications (clients poll tasks/get).
   const meta = { [SUBSCRIPTION_ID]: call.id };
   call.notify(notification('notifications/subscriptions/acknowledged', { _meta: meta, notifications: {} }));
   const { stopping, clock, limits } = call.app;

@@ -44,6 +44,8 @@ export interface VersionFeatures {
   readonly modern: boolean;
   /** Streamable HTTP streams start with a priming event (an id, empty data) so they can be resumed at once (2025-11-25). */
   readonly primingEvent: boolean;
+  /** Experimental tasks in the core protocol: the `tasks` capability, `execution.taskSupport`, tasks/* (2025-11-25 only; 2026-07-28 moved them to an extension). */
+  readonly tasks: boolean;
 }
 
 const INITIAL: VersionFeatures = {
@@ -55,15 +57,17 @@ const INITIAL: VersionFeatures = {
   argumentErrorsAsResults: false,
   modern: false,
   primingEvent: false,
+  tasks: false,
 };
 
 /** Each revision: what changed from the one before it. */
 const R2025_03_26 = { ...INITIAL, batches: true, toolAnnotations: true, progressMessage: true };
 const R2025_06_18 = { ...R2025_03_26, batches: false, structuredContent: true, implementationTitle: true };
 // SEP-1303 (tool argument errors as results) and SEP-1699 (priming events).
-const R2025_11_25 = { ...R2025_06_18, argumentErrorsAsResults: true, primingEvent: true };
-// No initialize; 2026-07-28 response streams are not resumable, so they have no priming event.
-const R2026_07_28 = { ...R2025_11_25, modern: true, primingEvent: false };
+const R2025_11_25 = { ...R2025_06_18, argumentErrorsAsResults: true, primingEvent: true, tasks: true };
+// No initialize; 2026-07-28 response streams are not resumable, so they have no priming event;
+// tasks are the io.modelcontextprotocol/tasks extension.
+const R2026_07_28 = { ...R2025_11_25, modern: true, primingEvent: false, tasks: false };
 
 const FEATURES: Record<ProtocolVersion, VersionFeatures> = {
   '2024-11-05': Object.freeze(INITIAL),

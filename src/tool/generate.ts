@@ -1,7 +1,8 @@
-import type { CallContext, ProgressToken, Tool } from '../protocol/context.ts';
+import type { CallContext, Tool } from '../protocol/context.ts';
+import { CallWatch } from './call-watch.ts';
+import { remoteWork } from './remote.ts';
 import { invalidParams } from '../protocol/errors.ts';
 import type { JsonObject } from '../protocol/messages.ts';
-import { MergedText, ProgressReporter } from '../protocol/progress.ts';
 import { checkArguments } from './arguments.ts';
 import type { Admission } from './admission.ts';
 import { PushedOut, type Release } from './limiter.ts';
@@ -10,12 +11,17 @@ import { policyProblem } from './policy.ts';
 import { buildCall, type RequestPolicy } from './request.ts';
 import { errorResult, successResult } from './result.ts';
 import { DeadlineExceeded, UpstreamError } from './upstream/errors.ts';
+import type { Clock } from '../clock.ts';
 import type { KeyRing } from '../keys.ts';
 import type { Upstream, Usage } from './upstream/types.ts';
 
 export interface GenerateToolOptions extends RequestPolicy {
   /** OPENAI_TIMEOUT_MS: one call, queueing and retries included. */
   timeoutMs: number;
+  /** OPENAI_BACKGROUND_TIMEOUT_MS: the same for a background call. */
+  backgroundTimeoutMs: number;
+  /** MCP_HEARTBEAT_MS: progress at least this often while a call with a progress token waits (0: none). */
+  heartbeatMs: number;
   /** OPENAI_ALLOWED_MODELS; empty allows any. */
   allowedModels: readonly string[];
   /** MCP_MAX_PROMPT_CHARS, counting prompt and system together. */
@@ -26,6 +32,7 @@ export interface GenerateToolOptions extends RequestPolicy {
   keys: KeyRing;
   /** Which upstream answers: built on first use. */
   upstream: () => Upstream;
+  clock: Clock;
 }
 
 export const TOOL_NAME = 'generate';
@@ -59,11 +66,17 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       return errorResult(overQuota.message);
     }
 
+    const maxTokens = minDefined(options.maxTokens, options.keys.policy(caller)?.maxTokens);
+    const upstreamCall = buildCall(checked.args, { ...options, maxTokens });
+    const background = upstreamCall.api === 'responses' && upstreamCall.background === true;
     // The request's own signal carries both the client's cancel and, through ctx.abort, the deadline.
-    const deadline = started + options.timeoutMs;
-    const timer = clock.setTimeout(() => ctx.abort(new DeadlineExceeded(options.timeoutMs)), options.timeoutMs);
-    const stream = ctx.progressToken === undefined ? undefined : streamTo(ctx, ctx.progressToken);
+    const timeoutMs = background ? options.backgroundTimeoutMs : options.timeoutMs;
+    const setting = background ? 'OPENAI_BACKGROUND_TIMEOUT_MS' : 'OPENAI_TIMEOUT_MS';
+    const deadline = started + timeoutMs;
+    const timer = clock.setTimeout(() => ctx.abort(new DeadlineExceeded(timeoutMs, setting)), timeoutMs);
+    const watch = new CallWatch(ctx, options.heartbeatMs);
     try {
+      watch.waiting('queued for a free upstream slot');
       const slot = admission.slot(caller, ctx.signal);
       if (!(slot instanceof Promise)) {
         // Always a result: the call was fine, the server (or this key's share of it) is full.
@@ -76,7 +89,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       } catch (reason) {
         if (reason instanceof DeadlineExceeded) {
           notes.outcome = 'timeout';
-          return errorResult(`The call waited ${clock.now() - started} ms for a free slot and ran out of time (OPENAI_TIMEOUT_MS).`);
+          return errorResult(`The call waited ${clock.now() - started} ms for a free slot and ran out of time (${setting}).`);
         }
         if (reason instanceof PushedOut) {
           notes.outcome = 'busy';
@@ -85,13 +98,14 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
         throw reason;
       }
       try {
-        const maxTokens = minDefined(options.maxTokens, options.keys.policy(caller)?.maxTokens);
-        const completion = await options.upstream().complete(buildCall(checked.args, { ...options, maxTokens }), {
+        watch.waiting(background ? 'creating the background response' : 'waiting for the model to start answering');
+        const completion = await options.upstream().complete(upstreamCall, {
           signal: ctx.signal,
           deadline,
-          ...stream?.callbacks,
+          ...watch.callbacks,
           onRetry: (notice) => {
             ctx.app.telemetry.retry();
+            watch.waiting(`retrying the upstream call (${notice.message.replace(/\.$/, '')})`);
             ctx.log('warning', {
               message: notice.message,
               attempt: notice.attempt,
@@ -99,8 +113,13 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
               retry_in_ms: notice.waitMs,
             });
           },
+          onBackground: (responseId) => {
+            ctx.app.log.info('background response created', { id: ctx.id, response_id: responseId });
+            ctx.durable(responseId);
+          },
+          onWaiting: (what) => watch.waiting(what),
         });
-        stream?.finish();
+        watch.finish();
         notes.outcome = 'ok';
         notes.upstreamStatus = completion.status;
         notes.attempts = completion.attempts;
@@ -111,9 +130,10 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
         release();
       }
     } catch (error) {
-      stream?.finish();
+      watch.finish();
       if (ctx.cancelled || !(error instanceof UpstreamError)) throw error;
-      notes.outcome = error.failure === 'timeout' ? 'timeout' : 'upstream_error';
+      if (error.failure === 'cancelled') ctx.cancelledElsewhere();
+      notes.outcome = error.failure === 'timeout' ? 'timeout' : error.failure === 'cancelled' ? 'cancelled' : 'upstream_error';
       notes.upstreamStatus = error.status;
       notes.attempts = error.attempts;
       ctx.app.log.warn('upstream call failed', {
@@ -126,32 +146,24 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       ctx.log('error', { message: error.message, status: error.status ?? null, attempts: error.attempts });
       return errorResult(withAdvice(error.message));
     } finally {
+      watch.finish();
       clock.clearTimeout(timer);
     }
   };
 
-  return { name: TOOL_NAME, describe, call };
-}
-
-/**
- * Where a streamed call's pieces go: text as progress, and the reasoning summary (Responses
- * API) as `notifications/message` at `info` from the `reasoning` logger, merged alike, so the
- * progress messages stay the answer's text alone.
- */
-function streamTo(ctx: CallContext, token: ProgressToken) {
-  const progress = new ProgressReporter(token, ctx);
-  const reasoning = new MergedText(ctx.app.clock, 50, (text) => ctx.log('info', { reasoning_summary: text }, 'reasoning'));
-  return {
-    callbacks: { onText: (text: string) => progress.add(text), onReasoning: (text: string) => reasoning.add(text) },
-    finish(): void {
-      reasoning.finish(!ctx.cancelled);
-      progress.finish();
-    },
+  /** Whether a call would run as a background response (only a real upstream has them). */
+  const runsInBackground = (rawArgs: JsonObject, ctx: CallContext): boolean => {
+    const checked = checkArguments(rawArgs);
+    if (!checked.ok || policyProblem(checked.args, ctx.caller, options) || !options.upstream().background) return false;
+    const planned = buildCall(checked.args, { ...options, maxTokens: undefined });
+    return planned.api === 'responses' && planned.background === true;
   };
+
+  return { name: TOOL_NAME, describe, call, runsInBackground, remote: remoteWork(options.upstream, options.clock) };
 }
 
 /** An upstream refusal a setting of ours can fix says which. */
-function withAdvice(message: string): string {
+export function withAdvice(message: string): string {
   if (/only supported in \/?v1\/responses/i.test(message)) {
     return `${message} This model is served only by the Responses API: set OPENAI_API=auto (the default) and add it to OPENAI_RESPONSES_MODELS, or set OPENAI_API=responses.`;
   }

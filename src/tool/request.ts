@@ -17,6 +17,10 @@ export interface RequestPolicy {
   isResponsesModel: (model: string) => boolean;
   /** OPENAI_STORE: `store` for Responses calls that set none. */
   store: boolean | undefined;
+  /** OPENAI_BACKGROUND: which Responses calls run as background responses. */
+  background: 'auto' | 'always' | 'never';
+  /** OPENAI_BACKGROUND_MODELS, for `auto`. */
+  isBackgroundModel: (model: string) => boolean;
 }
 
 /** `extra` fields only the Responses API has: a call using one goes there under `auto`. */
@@ -39,11 +43,16 @@ export function apiFor(args: GenerateArguments, policy: RequestPolicy): 'chat' |
   return builtIn ? 'responses' : 'chat';
 }
 
-/** The upstream call for these arguments: the API chosen, and its body. */
+/**
+ * The upstream call for these arguments: the API chosen, its body, and for the Responses API
+ * whether it runs in the background (OPENAI_BACKGROUND: every call, none, or under `auto` the
+ * slow models of OPENAI_BACKGROUND_MODELS).
+ */
 export function buildCall(args: GenerateArguments, policy: RequestPolicy): UpstreamCall {
-  return apiFor(args, policy) === 'responses'
-    ? { api: 'responses', body: buildResponsesRequest(args, policy) }
-    : { api: 'chat', body: buildChatRequest(args, policy) };
+  if (apiFor(args, policy) === 'chat') return { api: 'chat', body: buildChatRequest(args, policy) };
+  const body = buildResponsesRequest(args, policy);
+  const background = policy.background === 'always' || (policy.background === 'auto' && policy.isBackgroundModel(body.model));
+  return background ? { api: 'responses', body, background } : { api: 'responses', body };
 }
 
 /** `extra`, with the operator's token bound holding whichever way a caller asks for tokens. */

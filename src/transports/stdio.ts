@@ -48,7 +48,7 @@ export function serveStdio(options: StdioOptions): StdioServer {
     }
   };
 
-  const ctx: Context = { app, session, notify: write, origin: { transport: 'stdio' } };
+  const ctx: Context = { app, session, notify: write, home: write, origin: { transport: 'stdio' } };
 
   const track = (work: Promise<Reply | undefined>): void => {
     const task = work.then(

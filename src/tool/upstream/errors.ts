@@ -1,6 +1,7 @@
 import { LocalError } from '../../errors.ts';
 
-export type UpstreamFailure = 'http' | 'network' | 'timeout' | 'protocol';
+/** `cancelled`: the upstream says the response was cancelled (by someone else: another replica's tasks/cancel). */
+export type UpstreamFailure = 'http' | 'network' | 'timeout' | 'protocol' | 'cancelled';
 
 export interface UpstreamErrorDetails {
   status?: number;
@@ -44,12 +45,21 @@ export class UpstreamError extends LocalError {
   withNote(note: string, attempts: number): UpstreamError {
     return new UpstreamError(this.failure, `${this.message}${note}`, { ...this.#init, attempts });
   }
+
+  /** The same failure, not to be retried by starting the call over (a background response already exists). */
+  final(): UpstreamError {
+    return this.retryable ? new UpstreamError(this.failure, this.message, { ...this.#init, retryable: false }) : this;
+  }
 }
 
 /** The abort reason when a call runs out of time (OPENAI_TIMEOUT_MS). */
 export class DeadlineExceeded extends LocalError {
-  constructor(timeoutMs: number) {
-    super('DEADLINE_EXCEEDED', `The upstream did not finish within ${timeoutMs} ms (OPENAI_TIMEOUT_MS).`);
+  /** The setting that bounds the call: OPENAI_TIMEOUT_MS, or OPENAI_BACKGROUND_TIMEOUT_MS for a background call. */
+  readonly setting: string;
+
+  constructor(timeoutMs: number, setting = 'OPENAI_TIMEOUT_MS') {
+    super('DEADLINE_EXCEEDED', `The upstream did not finish within ${timeoutMs} ms (${setting}).`);
+    this.setting = setting;
   }
 }
 

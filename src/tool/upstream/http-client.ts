@@ -27,6 +27,8 @@ export interface HttpClientOptions {
 export interface CallBudget {
   signal: AbortSignal;
   deadline: number;
+  /** An event stream silent this long counts as a broken connection (undici's body timeout); default: the deadline. */
+  idleMs?: number;
 }
 
 export interface JsonAnswer {
@@ -219,7 +221,7 @@ export class UpstreamHttp {
       ...(method === 'POST' ? { body: JSON.stringify(body) } : {}),
       signal: call.signal,
       headersTimeout: remaining,
-      bodyTimeout: remaining,
+      bodyTimeout: call.idleMs === undefined ? remaining : Math.min(remaining, call.idleMs),
     };
   }
 

@@ -20,7 +20,7 @@ export function completionFromResponse(body: unknown, fallbackModel: string, req
   const status = body.status;
   if (status === 'failed') throw failedResponse(body, requestId, redact);
   if (status === 'cancelled')
-    throw new UpstreamError('http', 'The upstream cancelled the response before it was complete.', { requestId, retryable: false });
+    throw new UpstreamError('cancelled', 'The upstream cancelled the response before it was complete.', { requestId, retryable: false });
   const text: string[] = [];
   const summary: string[] = [];
   const citations = new Citations();

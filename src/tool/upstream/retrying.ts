@@ -60,8 +60,7 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
         }
         const backoff = Math.min(cap, base * 2 ** (attempt - 1)) * (0.75 + random() * 0.5);
         const wait = Math.round(error.retryAfterMs ?? backoff);
-        if (clock.now() + wait >= call.deadline)
-          throw finalError(error, attempt, last, ' No time was left to retry before the deadline (OPENAI_TIMEOUT_MS).');
+        if (clock.now() + wait >= call.deadline) throw finalError(error, attempt, last, ' No time was left to retry before the deadline.');
         const status = error.status === undefined ? 'no response' : `HTTP ${error.status}`;
         options.log.warn('upstream attempt failed; retrying', {
           attempt,
@@ -87,7 +86,8 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
     }
   }
 
-  return { name: upstream.name, complete, close: () => upstream.close() };
+  const wrapped: Upstream = { name: upstream.name, complete, close: () => upstream.close() };
+  return upstream.background ? { ...wrapped, background: upstream.background } : wrapped;
 }
 
 function timeoutError(reason: DeadlineExceeded): UpstreamError {

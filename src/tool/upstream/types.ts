@@ -1,3 +1,4 @@
+import type { UpstreamError } from './errors.ts';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
 
@@ -7,8 +8,12 @@ export type ChatRequest = Omit<ChatCompletionCreateParamsNonStreaming, 'stream' 
 /** The Responses request body, as OpenAI defines it; `stream` and `background` are the client's to set. */
 export type ResponsesRequest = Omit<ResponseCreateParamsNonStreaming, 'stream' | 'stream_options' | 'background'> & { model: string };
 
-/** One call for the upstream: which API, and its body. */
-export type UpstreamCall = { api: 'chat'; body: ChatRequest } | { api: 'responses'; body: ResponsesRequest };
+/**
+ * One call for the upstream: which API, and its body. A `background` Responses call is
+ * created with `background: true` and followed (its stream resumed, or the response polled)
+ * until it is done.
+ */
+export type UpstreamCall = { api: 'chat'; body: ChatRequest } | { api: 'responses'; body: ResponsesRequest; background?: boolean };
 
 export interface Usage {
   prompt_tokens?: number;
@@ -62,12 +67,32 @@ export interface CompleteOptions {
   onReasoning?: (text: string) => void;
   /** Told before each retry. */
   onRetry?: (notice: RetryNotice) => void;
+  /** A background call: told the response's id once the upstream has created it. */
+  onBackground?: (responseId: string) => void;
+  /** What the call is waiting on upstream, in words ("the background response is queued upstream"), when it changes. */
+  onWaiting?: (what: string) => void;
+}
+
+/** Where a background response stands, read from the upstream by its id. */
+export type BackgroundState =
+  | { status: 'working'; what: string }
+  | { status: 'completed'; completion: Completion }
+  | { status: 'failed'; error: UpstreamError }
+  | { status: 'cancelled' };
+
+/** Background responses read and cancelled by id: what any replica needs to answer for a task. */
+export interface BackgroundResponses {
+  read(responseId: string, budget: { signal: AbortSignal; deadline: number }): Promise<BackgroundState>;
+  /** Asks the upstream to stop; resolves with where the response stands afterwards. */
+  cancel(responseId: string, budget: { signal: AbortSignal; deadline: number }): Promise<BackgroundState>;
 }
 
 /** Where prompts go: the OpenAI-compatible HTTP API, or the offline echo. */
 export interface Upstream {
   readonly name: string;
   complete(call: UpstreamCall, options: CompleteOptions): Promise<Completion>;
+  /** Background responses by id (the OpenAI upstream only). */
+  readonly background?: BackgroundResponses;
   /** Releases pooled connections; in-flight calls are aborted by their own signals. */
   close(): Promise<void>;
 }

@@ -79,6 +79,7 @@ export class LegacySseEndpoint {
       app: this.options.app,
       session: session.protocol,
       notify: send,
+      home: send,
       origin: { transport: 'sse', key: caller.key || undefined },
     };
     const ended = session.beginExchange();

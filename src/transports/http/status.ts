@@ -4,9 +4,9 @@ import { REFUSAL, type Reply } from '../../protocol/messages.ts';
  * The HTTP status of a JSON answer to a POST, from the reply alone (mcp-go's
  * httpStatusForJSONRPCError). An error that answers no request (`id: null`: a parse error, a
  * refused batch), or answers a POST that held no request, is 400: the input was not accepted.
- * A 2026-07-28 request refused before it ran is 400 (envelope, headers, version) or 404 (its
- * method), as that revision's transport requires. Every other reply, errors answering a
- * request included, is 200.
+ * A 2026-07-28 request refused for its envelope, headers, version or a client capability it
+ * did not declare (-32021) is 400, for its method 404, as that revision's transport requires.
+ * Every other reply, errors answering a request included, is 200.
  */
 export function httpStatusFor(reply: Reply, postHeldRequests: boolean): number {
   if (!postHeldRequests) return 400;

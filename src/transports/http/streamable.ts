@@ -168,6 +168,8 @@ export class StreamablePost {
       origin: { transport: 'streamable-http', ...(caller.key ? { key: caller.key } : {}) },
       headers: mcpHeaders,
       ...(gone ? { signal: gone.signal } : {}),
+      // A session's GET stream carries what comes after a reply (a task's progress); stateless has none.
+      ...(session ? { home: (m) => session.stream?.send(JSON.stringify(m)) } : {}),
     };
     const ended = session?.beginExchange();
     let reply: Reply | undefined;
