@@ -18,13 +18,19 @@ const PREFIX = 'rt1.';
  * the owner's name under the secret.
  */
 export class TaskTokens {
-  private readonly secret: string | Buffer;
-  /** Whether the secret was configured (shared with other processes) rather than made at start. */
+  private configured: string | Buffer | undefined;
+  /** Whether the secret was configured (shared with other processes) rather than made by this one. */
   readonly shared: boolean;
 
   constructor(secret: string | undefined) {
     this.shared = secret !== undefined;
-    this.secret = secret ?? crypto().randomBytes(32);
+    this.configured = secret;
+  }
+
+  /** Made on first use: a server that never makes a background task never loads node:crypto for it. */
+  private get secret(): string | Buffer {
+    this.configured ??= crypto().randomBytes(32);
+    return this.configured;
   }
 
   /** Whether an id has the signed form (it may still be forged or someone else's). */
