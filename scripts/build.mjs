@@ -4,7 +4,8 @@
 // costs Node's loader about 1 MB more), so the upstream client's part of undici, which most
 // of the file would be, is bundled on its own, compressed (brotli) and embedded as a string:
 // it is decompressed and compiled on the first upstream call, and a process that never makes
-// one never parses it (a plain bundle would pre-parse ~300 KB at every start).
+// one never parses it (a plain bundle would pre-parse ~300 KB at every start). jose, which
+// only OAuth mode needs, is embedded the same way.
 import { readFileSync, chmodSync } from 'node:fs';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { build } from 'esbuild';
@@ -21,23 +22,34 @@ const common = {
   logLevel: 'warning',
 };
 
-const undici = await build({ ...common, entryPoints: [src('tool/upstream/undici.ts')], write: false });
-const compressed = brotliCompressSync(undici.outputFiles[0].contents, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
+/**
+ * Modules loaded on first use, each bundled on its own, compressed (brotli) and embedded as a
+ * string: undici (the first upstream call) and jose (OAuth mode only).
+ */
+const LAZY = { undici: src('tool/upstream/undici.ts'), jose: src('transports/http/oauth/jose.ts') };
+const packed = {};
+for (const [name, entry] of Object.entries(LAZY)) {
+  const bundled = await build({ ...common, entryPoints: [entry], write: false });
+  packed[name] = brotliCompressSync(bundled.outputFiles[0].contents, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).toString(
+    'base64',
+  );
+}
 
-/** Serves `import('./undici.ts')` from the embedded, compressed bundle. */
-const embedUndici = {
-  name: 'embed-undici',
+/** Serves `import('./undici.ts')` and `import('./jose.ts')` from the embedded, compressed bundles. */
+const embedLazy = {
+  name: 'embed-lazy',
   setup(builder) {
-    builder.onResolve({ filter: /\/undici\.ts$/ }, (args) =>
-      args.kind === 'dynamic-import' ? { path: 'undici', namespace: 'embedded' } : undefined,
-    );
-    builder.onLoad({ filter: /.*/, namespace: 'embedded' }, () => ({
+    builder.onResolve({ filter: /\/(undici|jose)\.ts$/ }, (args) => {
+      const name = /\/(undici|jose)\.ts$/.exec(args.path)[1];
+      return args.kind === 'dynamic-import' ? { path: name, namespace: 'embedded' } : undefined;
+    });
+    builder.onLoad({ filter: /.*/, namespace: 'embedded' }, (args) => ({
       loader: 'js',
       contents: [
-        `const packed = ${JSON.stringify(compressed.toString('base64'))};`,
+        `const packed = ${JSON.stringify(packed[args.path])};`,
         "const code = require('node:zlib').brotliDecompressSync(Buffer.from(packed, 'base64')).toString('utf8');",
         'const loaded = { exports: {} };',
-        "require('node:vm').compileFunction(code, ['module', 'exports', 'require'], { filename: 'undici (bundled)' })(loaded, loaded.exports, require);",
+        `require('node:vm').compileFunction(code, ['module', 'exports', 'require'], { filename: ${JSON.stringify(`${args.path} (bundled)`)} })(loaded, loaded.exports, require);`,
         'module.exports = loaded.exports;',
       ].join('\n'),
     }));
@@ -53,6 +65,6 @@ await build({
   // define removes.
   define: { __RELAY_VERSION__: JSON.stringify(pkg.version), 'import.meta.url': '""' },
   banner: { js: '#!/usr/bin/env node' },
-  plugins: [embedUndici],
+  plugins: [embedLazy],
 });
 chmodSync(outfile, 0o755);

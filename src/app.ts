@@ -42,7 +42,12 @@ export interface RelayOptions {
 export function createRelayApp(config: Config, log: Logger, options: RelayOptions = {}): RelayApp {
   const telemetry = new Telemetry(log);
   const clock = options.clock ?? systemClock;
-  const keys = options.keys ?? new KeyRing(config.apiKeys.map((k) => ({ ...k, policy: {} })));
+  const keys =
+    options.keys ??
+    new KeyRing(
+      config.apiKeys.map((k) => ({ ...k, policy: {} })),
+      { openEnded: config.auth === 'oauth' },
+    );
   const stopping = new AbortController();
   let upstream: Upstream | undefined;
   const getUpstream = (): Upstream =>

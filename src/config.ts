@@ -1,5 +1,6 @@
 import { LocalError } from './errors.ts';
 import { LOG_LEVEL_NAMES, type LogFormat, type LogLevelName } from './log.ts';
+import { OAuthSettingError, type OAuthSettings, readOAuthSettings } from './oauth-settings.ts';
 import { SETTINGS } from './settings.ts';
 
 export const TRANSPORTS = ['streamable-http', 'sse', 'stdio'] as const;
@@ -55,8 +56,10 @@ export interface Config {
   apiKeys: { name: string; key: string }[];
   /** MCP_KEYS_FILE: keys with per-key policy (read by main, re-read on SIGHUP). */
   keysFile: string | undefined;
-  /** `none` turns HTTP authentication off. */
-  auth: 'apikey' | 'none';
+  /** `none` turns HTTP authentication off; `oauth` makes the server an OAuth 2.1 resource server. */
+  auth: 'apikey' | 'none' | 'oauth';
+  /** MCP_AUTH=oauth: the authorization server and this resource. */
+  oauth: OAuthSettings | undefined;
   allowedOrigins: string[];
   allowedHosts: string[];
   stateless: boolean;
@@ -143,7 +146,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     maxConcurrency: integer(text('MCP_MAX_CONCURRENCY'), 'MCP_MAX_CONCURRENCY', 1, 1_000_000),
     maxQueue: integer(text('MCP_MAX_QUEUE'), 'MCP_MAX_QUEUE', 0, 10_000_000),
     apiKeys: apiKeys(raw('MCP_API_KEY'), raw('MCP_API_KEYS')),
-    auth: oneOf(text('MCP_AUTH'), ['apikey', 'none'] as const, 'MCP_AUTH'),
+    auth: oneOf(text('MCP_AUTH'), ['apikey', 'none', 'oauth'] as const, 'MCP_AUTH'),
+    oauth: undefined,
     allowedOrigins: list(raw('MCP_ALLOWED_ORIGINS')),
     allowedHosts: list(raw('MCP_ALLOWED_HOSTS')).map((host) => host.toLowerCase()),
     stateless: boolean(text('MCP_STATELESS'), 'MCP_STATELESS'),
@@ -163,6 +167,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     logLevel: oneOf(text('LOG_LEVEL'), LOG_LEVEL_NAMES, 'LOG_LEVEL'),
     logFormat: oneOf(text('LOG_FORMAT'), ['json', 'text'] as const, 'LOG_FORMAT'),
   };
+  if (config.auth === 'oauth') {
+    try {
+      config.oauth = readOAuthSettings(raw);
+    } catch (error) {
+      if (error instanceof OAuthSettingError) throw new ConfigError(error.message);
+      throw error;
+    }
+    // OAuth tokens only: the spec forbids accepting any other token (a key file may still name subjects).
+    if (config.apiKeys.length > 0) throw new ConfigError('MCP_AUTH=oauth accepts OAuth tokens only: unset MCP_API_KEY and MCP_API_KEYS.');
+  }
   if (config.allowedModels.length > 0 && !config.allowedModels.includes(config.model)) {
     throw new ConfigError('OPENAI_MODEL must be one of the models in OPENAI_ALLOWED_MODELS.');
   }

@@ -10,6 +10,7 @@ const FIELDS = new Set([
   'name',
   'key',
   'sha256',
+  'subject',
   'models',
   'max_tokens',
   'requests_per_minute',
@@ -19,8 +20,9 @@ const FIELDS = new Set([
 ]);
 
 /**
- * Reads MCP_KEYS_FILE: `{"keys": [{"name": ..., "key" | "sha256": ..., limits...}]}`. Every
- * problem is a ConfigError naming the entry and the field; no value of `key` is ever echoed.
+ * Reads MCP_KEYS_FILE: `{"keys": [{"name": ..., "key" | "sha256" | "subject": ..., limits...}]}`
+ * (`subject`: an OAuth token's `sub`, or client id, under MCP_AUTH=oauth). Every problem is a
+ * ConfigError naming the entry and the field; no value of `key` is ever echoed.
  */
 export function readKeysFile(path: string): KeyEntry[] {
   let text: string;
@@ -57,9 +59,11 @@ export function parseKeysFile(text: string, path: string): KeyEntry[] {
     if (names.has(entry.name))
       throw new ConfigError(`${where}: keys[${index}]: the name ${JSON.stringify(entry.name)} repeats an earlier entry.`);
     names.add(entry.name);
-    const secret = entry.sha256 ?? `key:${entry.key}`;
-    if (secrets.has(secret))
-      throw new ConfigError(`${where}: keys[${index}] (${JSON.stringify(entry.name)}): the same key as an earlier entry.`);
+    const secret = entry.subject !== undefined ? `subject:${entry.subject}` : (entry.sha256 ?? `key:${entry.key}`);
+    if (secrets.has(secret)) {
+      const what = entry.subject !== undefined ? 'subject' : 'key';
+      throw new ConfigError(`${where}: keys[${index}] (${JSON.stringify(entry.name)}): the same ${what} as an earlier entry.`);
+    }
     secrets.add(secret);
   });
   return entries;
@@ -78,7 +82,13 @@ function parseEntry(raw: unknown, at: string): KeyEntry {
   }
   const hasKey = raw.key !== undefined;
   const hasDigest = raw.sha256 !== undefined;
-  if (hasKey === hasDigest) throw new ConfigError(`${here}: give exactly one of "key" and "sha256".`);
+  const hasSubject = raw.subject !== undefined;
+  if (Number(hasKey) + Number(hasDigest) + Number(hasSubject) !== 1) {
+    throw new ConfigError(`${here}: give exactly one of "key", "sha256" (API keys) and "subject" (MCP_AUTH=oauth).`);
+  }
+  if (hasSubject && (typeof raw.subject !== 'string' || raw.subject.length === 0 || raw.subject.length > 256)) {
+    throw new ConfigError(`${here}: "subject" must be a string of 1 to 256 characters (a token's sub, or its client id).`);
+  }
   if (hasKey && (typeof raw.key !== 'string' || raw.key.length === 0 || /\s/.test(raw.key))) {
     throw new ConfigError(`${here}: "key" must be a non-empty string without spaces.`);
   }
@@ -98,6 +108,7 @@ function parseEntry(raw: unknown, at: string): KeyEntry {
   policy.maxConcurrency = positiveInteger(raw.max_concurrency, here, 'max_concurrency', 1_000_000);
   policy.weight = positiveInteger(raw.weight, here, 'weight', 100);
   for (const field of Object.keys(policy) as (keyof KeyPolicy)[]) if (policy[field] === undefined) delete policy[field];
+  if (hasSubject) return { name, subject: raw.subject as string, policy };
   return hasKey ? { name, key: raw.key as string, policy } : { name, sha256: raw.sha256 as string, policy };
 }
 

@@ -22,6 +22,8 @@ export interface KeyEntry {
   readonly key?: string;
   /** Lowercase hex SHA-256 of the key's UTF-8 bytes (`sha256` in the keys file). */
   readonly sha256?: string;
+  /** MCP_AUTH=oauth: the token subject (or client id) this entry names and sets the policy of. */
+  readonly subject?: string;
   readonly policy: KeyPolicy;
 }
 
@@ -39,14 +41,21 @@ interface Known {
 export class KeyRing {
   private known: Known[] = [];
   private byName = new Map<string, Known>();
+  private bySubject = new Map<string, string>();
+  /** OAuth: the callers are whoever the authorization server lets in, however few entries name them. */
+  private readonly openEnded: boolean;
 
-  constructor(entries: readonly KeyEntry[] = []) {
+  constructor(entries: readonly KeyEntry[] = [], options: { openEnded?: boolean } = {}) {
+    this.openEnded = options.openEnded ?? false;
     this.replace(entries);
   }
 
-  /** How many keys there are: per-key caps default to a share of the global ones when more than one. */
+  /**
+   * How many callers to share among: per-key caps default to a share of the global ones when
+   * more than one. Under OAuth always "several": any number of subjects may come.
+   */
   get count(): number {
-    return this.known.length;
+    return this.openEnded ? Math.max(2, this.known.length) : this.known.length;
   }
 
   get names(): string[] {
@@ -60,6 +69,18 @@ export class KeyRing {
       digest: entry.sha256 === undefined ? undefined : Buffer.from(entry.sha256, 'hex'),
     }));
     this.byName = new Map(this.known.map((k) => [k.entry.name, k]));
+    this.bySubject = new Map(entries.flatMap((entry) => (entry.subject === undefined ? [] : [[entry.subject, entry.name]])));
+  }
+
+  /**
+   * The caller name for an OAuth token: the entry naming its subject (`sub`); for a token
+   * without `sub`, the entry naming its client id. A user signed in through a client is never
+   * that client. Else `sub:<sub>`, or `client:<client id>` for a token without `sub`. Entry names cannot hold a colon, so no
+   * token can pass for a named entry by what it claims.
+   */
+  nameForToken(sub: string | undefined, clientId: string | undefined): string {
+    if (sub !== undefined) return this.bySubject.get(sub) ?? `sub:${sub}`;
+    return (clientId === undefined ? undefined : this.bySubject.get(clientId)) ?? `client:${clientId}`;
   }
 
   /** The name of the key `presented` is, if any. */
@@ -68,6 +89,7 @@ export class KeyRing {
     const candidate = createHash('sha256').update(presented, 'utf8').digest();
     let match: string | undefined;
     for (const known of this.known) {
+      if (known.entry.key === undefined && known.entry.sha256 === undefined) continue;
       known.digest ??= createHash('sha256')
         .update(known.entry.key ?? '', 'utf8')
         .digest();
@@ -78,13 +100,22 @@ export class KeyRing {
   }
 
   policy(name: string | undefined): KeyPolicy | undefined {
-    return name === undefined ? undefined : this.byName.get(name)?.entry.policy;
+    return this.entryOf(name)?.entry.policy;
   }
 
   /** False when the key's own model list does not allow `model`. */
   allowsModel(name: string | undefined, model: string): boolean {
-    const allows = name === undefined ? undefined : this.byName.get(name)?.allows;
+    const allows = this.entryOf(name)?.allows;
     return allows === undefined || allows(model);
+  }
+
+  /** A caller's entry: its own, or for an OAuth caller no entry names, the `"subject": "*"` entry's (each still counted apart). */
+  private entryOf(name: string | undefined): Known | undefined {
+    if (name === undefined) return undefined;
+    const own = this.byName.get(name);
+    if (own || !name.includes(':')) return own;
+    const wildcard = this.bySubject.get('*');
+    return wildcard === undefined ? undefined : this.byName.get(wildcard);
   }
 }
 

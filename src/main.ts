@@ -81,7 +81,7 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
         'set MCP_API_KEY (or MCP_API_KEYS=name:key,..., or MCP_KEYS_FILE) to use a fixed one, or MCP_AUTH=none to turn authentication off.\n',
     );
   }
-  const keys = new KeyRing(config.auth === 'apikey' ? entries : []);
+  const keys = new KeyRing(config.auth === 'none' ? [] : entries, { openEnded: config.auth === 'oauth' });
   const relay = createRelayApp(config, log, { keys });
   if (config.auth === 'none' && !isLoopback(config.host)) {
     log.warn(
@@ -107,6 +107,7 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
     port: config.port,
     keys,
     auth: config.auth,
+    oauth: config.oauth,
     allowedOrigins: config.allowedOrigins,
     allowedHosts: config.allowedHosts,
     stateless: config.stateless,
@@ -158,10 +159,23 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-/** The client keys: MCP_API_KEY and MCP_API_KEYS, then MCP_KEYS_FILE's entries. */
+/**
+ * The client keys: MCP_API_KEY and MCP_API_KEYS, then MCP_KEYS_FILE's entries. Under
+ * MCP_AUTH=oauth the file's entries name token subjects (and hold no keys); otherwise keys.
+ */
 function loadKeys(config: Config): KeyEntry[] {
   const fromEnv = config.apiKeys.map((k) => ({ ...k, policy: {} }));
-  return config.keysFile === undefined ? fromEnv : mergeKeys(fromEnv, readKeysFile(config.keysFile));
+  const entries: KeyEntry[] = config.keysFile === undefined ? fromEnv : mergeKeys(fromEnv, readKeysFile(config.keysFile));
+  const oauth = config.auth === 'oauth';
+  const wrong = entries.find((entry) => (entry.subject !== undefined) !== oauth);
+  if (wrong) {
+    throw new ConfigError(
+      oauth
+        ? `MCP_KEYS_FILE: the entry ${JSON.stringify(wrong.name)} holds a key; under MCP_AUTH=oauth entries name a "subject" instead.`
+        : `MCP_KEYS_FILE: the entry ${JSON.stringify(wrong.name)} names a "subject", which only MCP_AUTH=oauth uses; give it a "key" or "sha256".`,
+    );
+  }
+  return entries;
 }
 
 /** Nothing a client sends may take the process down: log what escaped, keep serving. */

@@ -83,8 +83,7 @@ export class Telemetry {
     this.requests.inc({ method, status: report.status });
     if (report.tool !== undefined && report.outcome !== undefined) {
       this.toolCalls.inc({ tool: report.tool, outcome: report.outcome });
-      // Key names come from the configuration, so this label set is bounded.
-      if (report.key !== undefined) this.keyCalls.inc({ key: report.key, outcome: report.outcome });
+      if (report.key !== undefined) this.keyCalls.inc({ key: keyLabel(report.key), outcome: report.outcome });
     }
     if (!this.log.enabled('info')) return;
     this.log.info('request', {
@@ -106,7 +105,7 @@ export class Telemetry {
   taskEnded(report: TaskReport): void {
     if (report.tool !== undefined && report.outcome !== undefined) {
       this.toolCalls.inc({ tool: report.tool, outcome: report.outcome });
-      if (report.key !== undefined) this.keyCalls.inc({ key: report.key, outcome: report.outcome });
+      if (report.key !== undefined) this.keyCalls.inc({ key: keyLabel(report.key), outcome: report.outcome });
     }
     this.log.info('task ended', {
       task: shortTaskId(report.task),
@@ -141,11 +140,19 @@ export class Telemetry {
   private countTokens(type: string, count: number | undefined, key: string | undefined): void {
     if (!count) return;
     this.tokens.inc({ type }, count);
-    if (key !== undefined) this.keyTokens.inc({ key, type }, count);
+    if (key !== undefined) this.keyTokens.inc({ key: keyLabel(key), type }, count);
   }
 }
 
 /** Task ids in logs: enough to tell them apart; a signed id is long. */
 function shortTaskId(id: string): string {
   return id.length > 40 ? `${id.slice(0, 20)}…${id.slice(-12)}` : id;
+}
+
+/**
+ * A caller as a metric label: a configured name as it is (the configuration bounds them), and
+ * every OAuth subject no keys-file entry names (`sub:...`, unbounded) as `other`.
+ */
+function keyLabel(name: string): string {
+  return name.includes(':') ? 'other' : name;
 }

@@ -1,7 +1,8 @@
 /**
  * The bundle alone, as the container image and the npm package ship it: copied into an empty
  * directory with no node_modules anywhere above, it serves stdio and HTTP against the echo
- * upstream and the fake one. `npm run test:versions` runs this file under Node 22 and 24 too.
+ * upstream and the fake one, and OAuth mode against a real authorization server. `npm run
+ * test:versions` runs this file under Node 22 and 24 too.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
 import { delay } from './helpers.ts';
 import { raw, SseClient } from './http-helpers.ts';
+import { freePort, startAuthorizationServer } from './oauth-provider.ts';
 
 const test = suite(`the bundle alone, on Node ${process.versions.node}`);
 let dir: string;
@@ -115,6 +117,33 @@ test('HTTP with the echo upstream and with the fake upstream (streamed)', async 
     assert.is(last.result.structuredContent.text, 'streamed');
     p.child.kill('SIGTERM');
     assert.is(await p.exited, 0);
+  }
+});
+
+test('HTTP in OAuth mode: jose loads from inside the bundle and checks a real token', async () => {
+  const port = await freePort();
+  const resource = `http://127.0.0.1:${port}/mcp`;
+  const as = await startAuthorizationServer(resource);
+  try {
+    const p = run([], {
+      MCP_UPSTREAM: 'echo',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      MCP_AUTH: 'oauth',
+      MCP_OAUTH_ISSUER: as.issuer,
+      MCP_RESOURCE_URL: resource,
+    });
+    await p.waitFor(/"port":(\d+)/, 'stderr');
+    const url = `http://127.0.0.1:${port}`;
+    assert.is((await raw(url, { method: 'GET', path: '/.well-known/oauth-protected-resource/mcp' })).json().resource, resource);
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    assert.is((await raw(url, { headers, body: init })).status, 401);
+    const token = await as.token();
+    assert.is((await raw(url, { headers: { ...headers, authorization: `Bearer ${token}` }, body: init })).status, 200);
+    p.child.kill('SIGTERM');
+    assert.is(await p.exited, 0);
+  } finally {
+    await as.close();
   }
 });
 

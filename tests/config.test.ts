@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config.ts';
 import { SETTINGS } from '../src/settings.ts';
 
 const test = suite('configuration');
+const OAUTH = { MCP_AUTH: 'oauth', MCP_OAUTH_ISSUER: 'https://auth.example.com', MCP_RESOURCE_URL: 'https://relay.example.com/mcp' };
 const BIN = new URL('../dist/openai-mcp-relay.cjs', import.meta.url).pathname;
 
 function config(argv: string[], env: Record<string, string> = {}) {
@@ -114,6 +115,28 @@ test('generate settings: retries, models, limits', () => {
   assert.is(config(['--max-retries', '0']).maxRetries, 0);
 });
 
+test('OAuth settings: the resource in canonical form, scopes with their broader alternatives, introspection, loopback http allowed', () => {
+  const c = config([], {
+    ...OAUTH,
+    MCP_RESOURCE_URL: 'HTTPS://Relay.Example.COM/mcp/',
+    MCP_OAUTH_SCOPES: 'mcp:tools|mcp, mcp:read',
+    MCP_OAUTH_CLIENT_ID: 'relay',
+    MCP_OAUTH_CLIENT_SECRET: 'secret',
+  });
+  assert.equal(c.oauth, {
+    issuer: 'https://auth.example.com',
+    resource: 'https://relay.example.com/mcp',
+    scopes: [['mcp:tools', 'mcp'], ['mcp:read']],
+    jwksUrl: undefined,
+    introspection: { url: undefined, clientId: 'relay', clientSecret: 'secret' },
+  });
+  assert.is(
+    config([], { ...OAUTH, MCP_OAUTH_ISSUER: 'http://127.0.0.1:9000', MCP_RESOURCE_URL: 'http://localhost:8000/mcp' }).oauth?.resource,
+    'http://localhost:8000/mcp',
+  );
+  assert.is(config([], {}).oauth, undefined);
+});
+
 test('empty env vars count as unset', () => {
   assert.is(config([], { PORT: '', OPENAI_MODEL: '  ' }).port, 8000);
   assert.is(config([], { OPENAI_MODEL: '' }).model, 'gpt-4o-mini');
@@ -139,7 +162,21 @@ const bad: [string[], Record<string, string>, RegExp][] = [
   [[], { OPENAI_MAX_RETRIES: '11' }, /OPENAI_MAX_RETRIES must be an integer from 0 to 10/],
   [[], { OPENAI_MAX_TOKENS: '0' }, /OPENAI_MAX_TOKENS must be an integer/],
   [[], { MCP_MAX_CONCURRENCY: '0' }, /MCP_MAX_CONCURRENCY must be an integer/],
-  [[], { MCP_AUTH: 'oauth' }, /MCP_AUTH must be one of apikey, none/],
+  [[], { MCP_AUTH: 'token' }, /MCP_AUTH must be one of apikey, none, oauth/],
+  [[], { MCP_AUTH: 'oauth' }, /MCP_AUTH=oauth needs MCP_OAUTH_ISSUER/],
+  [[], { MCP_AUTH: 'oauth', MCP_OAUTH_ISSUER: 'https://auth.example.com' }, /MCP_AUTH=oauth needs MCP_RESOURCE_URL/],
+  [
+    [],
+    { ...OAUTH, MCP_OAUTH_ISSUER: 'http://auth.example.com' },
+    /MCP_OAUTH_ISSUER must be an https URL \(http only on a loopback address/,
+  ],
+  [[], { ...OAUTH, MCP_OAUTH_ISSUER: 'https://auth.example.com/?tenant=1' }, /MCP_OAUTH_ISSUER must have no query/],
+  [[], { ...OAUTH, MCP_RESOURCE_URL: 'relay.example.com/mcp' }, /MCP_RESOURCE_URL must be an https URL/],
+  [[], { ...OAUTH, MCP_RESOURCE_URL: 'https://relay.example.com/mcp#x' }, /MCP_RESOURCE_URL must be an https URL .* no fragment/],
+  [[], { ...OAUTH, MCP_OAUTH_CLIENT_ID: 'relay' }, /MCP_OAUTH_CLIENT_ID and MCP_OAUTH_CLIENT_SECRET go together/],
+  [[], { ...OAUTH, MCP_OAUTH_INTROSPECTION_URL: 'https://auth.example.com/introspect' }, /needs MCP_OAUTH_CLIENT_ID/],
+  [[], { ...OAUTH, MCP_OAUTH_SCOPES: 'a "b"' }, /MCP_OAUTH_SCOPES must be scope names/],
+  [[], { ...OAUTH, MCP_API_KEY: 'k' }, /MCP_AUTH=oauth accepts OAuth tokens only/],
   [[], { MCP_MAX_SESSIONS: '0' }, /MCP_MAX_SESSIONS must be an integer/],
   [['--bogus'], {}, /Unknown option "--bogus"/],
 ];

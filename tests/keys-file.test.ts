@@ -2,7 +2,7 @@
  * MCP_KEYS_FILE: the format and its validation, every per-key limit, SIGHUP reload against
  * the built server, and per-key metrics.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError } from '../src/config.ts';
 import { mergeKeys, parseKeysFile } from '../src/keys-file.ts';
-import type { KeyEntry } from '../src/keys.ts';
+import { type KeyEntry, KeyRing } from '../src/keys.ts';
 import { ManualClock } from './clock.ts';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
 import { delay, errorOf, Harness, resultOf, testApp, textOf } from './helpers.ts';
@@ -87,8 +87,19 @@ test('every problem names the entry and the field, and never echoes a key', () =
     [{ keys: [{ name: 'a', key: secret, weight: 1000 }] }, /"weight" must be an integer from 1 to 100/],
     [{ keys: [{ name: 'a', key: secret, models: [] }] }, /"models" must be a non-empty array/],
     [{ keys: [{ name: 'a', key: secret, max_token: 5 }] }, /keys\[0\] \("a"\): unknown field "max_token"/],
-    [{ keys: [{ name: 'a' }] }, /give exactly one of "key" and "sha256"/],
-    [{ keys: [{ name: 'a', key: secret, sha256: sha256(secret) }] }, /give exactly one of "key" and "sha256"/],
+    [{ keys: [{ name: 'a' }] }, /give exactly one of "key", "sha256" \(API keys\) and "subject" \(MCP_AUTH=oauth\)/],
+    [{ keys: [{ name: 'a', key: secret, sha256: sha256(secret) }] }, /give exactly one of "key", "sha256"/],
+    [{ keys: [{ name: 'a', key: secret, subject: 'svc' }] }, /give exactly one of "key", "sha256"/],
+    [{ keys: [{ name: 'a', subject: '' }] }, /"subject" must be a string of 1 to 256 characters/],
+    [
+      {
+        keys: [
+          { name: 'a', subject: 'svc' },
+          { name: 'b', subject: 'svc' },
+        ],
+      },
+      /keys\[1\] \("b"\): the same subject as an earlier entry/,
+    ],
     [{ keys: [{ name: 'a', sha256: sha256(secret).toUpperCase() }] }, /"sha256" must be 64 lowercase hex digits/],
     [{ keys: [{ name: 'a', key: 'has space' }] }, /"key" must be a non-empty string without spaces/],
     [{ keys: [{ name: 'bad name', key: secret }] }, /keys\[0\]: "name" must be a string of letters/],
@@ -123,6 +134,53 @@ test('every problem names the entry and the field, and never echoes a key', () =
   const broken = refusal(undefined, `{"keys": [{"name": "a", "key": "${secret}",}]}`);
   assert.match(broken, /is not valid JSON/);
   assert.not.match(broken, /do-not-echo/);
+});
+
+test('OAuth subjects: an entry names a subject and sets its policy; other subjects are sub:<subject>, which no entry name can be', () => {
+  const entries = parseKeysFile(
+    JSON.stringify({
+      keys: [
+        { name: 'service', subject: 'client-1', max_tokens: 10 },
+        { name: 'everyone', subject: '*', requests_per_minute: 5 },
+      ],
+    }),
+    'keys.json',
+  );
+  assert.equal(entries[0], { name: 'service', subject: 'client-1', policy: { maxTokens: 10 } });
+  const ring = new KeyRing(entries, { openEnded: true });
+  assert.is(ring.nameForToken('client-1', 'client-1'), 'service', "the client's own token");
+  assert.is(ring.nameForToken(undefined, 'client-1'), 'service', 'a token with no sub, by its client id');
+  assert.is(ring.nameForToken('alice', 'client-1'), 'sub:alice', 'a user signed in through the client is not the client');
+  assert.is(ring.nameForToken(undefined, 'client-2'), 'client:client-2');
+  assert.is(ring.nameForToken('service', undefined), 'sub:service', 'a subject that looks like a name is not that name');
+  assert.is(ring.policy('service')?.maxTokens, 10);
+  assert.is(ring.policy('sub:alice')?.requestsPerMinute, 5, 'subjects no entry names take the "*" entry’s limits');
+  assert.is(ring.policy('sub:alice')?.maxTokens, undefined);
+  assert.is(ring.identify(''), undefined, 'a subject entry is no key');
+  assert.is(ring.count, 2, 'under OAuth, always several callers to share among');
+});
+
+test('the built binary: subject entries only under MCP_AUTH=oauth, key entries only outside it', () => {
+  const file = join(dir, 'mixed.json');
+  const start = (keys: object[], env: Record<string, string>) => {
+    writeFileSync(file, JSON.stringify({ keys }));
+    return spawnSync(process.execPath, [BIN], {
+      env: { PATH: process.env.PATH ?? '', MCP_UPSTREAM: 'echo', MCP_KEYS_FILE: file, PORT: '0', HOST: '127.0.0.1', ...env },
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+  };
+  const keyMode = start([{ name: 'svc', subject: 'client-1' }], {});
+  assert.is(keyMode.status, 1);
+  assert.match(keyMode.stderr, /the entry "svc" names a "subject", which only MCP_AUTH=oauth uses/);
+  const oauth = start([{ name: 'ci', key: 'k-0123456789abcdef' }], {
+    MCP_AUTH: 'oauth',
+    MCP_OAUTH_ISSUER: 'https://auth.example.com',
+    MCP_RESOURCE_URL: 'https://relay.example.com/mcp',
+  });
+  assert.is(oauth.status, 1);
+  assert.match(oauth.stderr, /the entry "ci" holds a key; under MCP_AUTH=oauth entries name a "subject" instead/);
+  assert.not.match(oauth.stderr, /k-0123456789abcdef/);
 });
 
 test('keys from MCP_API_KEYS and the file must not share names or keys', () => {

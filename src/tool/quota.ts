@@ -30,6 +30,7 @@ interface KeyUsage {
 export class Quotas {
   private readonly clock: Clock;
   private readonly usage = new Map<string, KeyUsage>();
+  private pruneAt = 1024;
 
   constructor(clock: Clock) {
     this.clock = clock;
@@ -69,6 +70,8 @@ export class Quotas {
     const day = Math.floor(now / DAY_MS);
     let usage = this.usage.get(key);
     if (!usage) {
+      // Callers can be many (every OAuth subject under a "*" entry): records with nothing left to count go.
+      if (this.usage.size >= this.pruneAt) this.prune(now, day);
       usage = { starts: [], day, tokens: 0 };
       this.usage.set(key, usage);
     }
@@ -77,5 +80,14 @@ export class Quotas {
       usage.tokens = 0;
     }
     return usage;
+  }
+
+  /** Drops records of earlier days with no call in the last minute; the next pass waits for twice as many. */
+  private prune(now: number, day: number): void {
+    for (const [key, usage] of this.usage) {
+      const recent = usage.starts.length > 0 && usage.starts[usage.starts.length - 1]! > now - MINUTE_MS;
+      if (!recent && (usage.day !== day || usage.tokens === 0)) this.usage.delete(key);
+    }
+    this.pruneAt = Math.max(1024, this.usage.size * 2);
   }
 }

@@ -10,6 +10,8 @@ export interface HealthState {
   version: string;
   uptimeSeconds: number;
   transport: string;
+  /** OAuth mode: whether the authorization server answers. */
+  authorization_server?: string;
 }
 
 /** /health: no key, no perimeter (probes use pod addresses); 503 while draining. */
@@ -22,6 +24,7 @@ export function sendHealth(req: IncomingMessage, res: ServerResponse, state: Hea
     version: state.version,
     uptime_s: state.uptimeSeconds,
     transport: state.transport,
+    ...(state.authorization_server !== undefined ? { authorization_server: state.authorization_server } : {}),
   });
   res.writeHead(state.draining ? 503 : 200, {
     'content-type': 'application/json',

@@ -4,7 +4,9 @@ import { systemClock, type Clock } from '../../clock.ts';
 import { perKeyCap, type KeyRing } from '../../keys.ts';
 import type { ServerApp } from '../../protocol/context.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
-import { identify } from './auth.ts';
+import type { OAuthSettings } from '../../oauth-settings.ts';
+import { apiKeyAuthentication, type Authenticator, noAuthentication } from './auth.ts';
+import { OAuthGate } from './oauth/gate.ts';
 import { ConnectionGuard, defaultMaxConnections } from './connections.ts';
 import { EventBudget } from './event-log.ts';
 import { LegacySseEndpoint, MESSAGES_PATH } from './legacy-sse.ts';
@@ -22,7 +24,9 @@ export interface HttpOptions {
   port: number;
   /** Client keys (the relay's own ring, so per-key policy and authentication agree). */
   keys: KeyRing;
-  auth: 'apikey' | 'none';
+  auth: 'apikey' | 'none' | 'oauth';
+  /** MCP_AUTH=oauth: the authorization server and this resource. */
+  oauth?: OAuthSettings | undefined;
   allowedOrigins: readonly string[];
   allowedHosts: readonly string[];
   stateless: boolean;
@@ -78,6 +82,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
   const clock = options.clock ?? systemClock;
   const started = clock.now();
   const { keys } = options;
+  const authenticator = authenticatorFor(options, clock);
   const perimeter = new Perimeter({ bindHost: options.host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
   // Per-key shares follow the keys configured now (a SIGHUP may change how many there are).
   const share = (configured: number | undefined, global: number) => () => perKeyCap(configured, global, keys.count);
@@ -148,16 +153,20 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     if (badHost) return sendJson(res, 400, { error: 'bad_request', message: badHost });
     if (path === HEALTH_PATH) {
       const uptimeSeconds = Math.floor((clock.now() - started) / 1000);
-      return sendHealth(req, res, { draining, version: app.version, uptimeSeconds, transport: options.transport });
-    }
-    const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH || path === METRICS_PATH;
-    if (draining) {
-      return sendRpcError(res, 503, ErrorCode.ServerError, 'Service Unavailable: the server is shutting down', {
-        connection: 'close',
-        'retry-after': 5,
+      return sendHealth(req, res, {
+        draining,
+        version: app.version,
+        uptimeSeconds,
+        transport: options.transport,
+        ...authenticator.health?.(),
       });
     }
-    const hostProblem = perimeter.checkHost(req) ?? perimeter.checkOrigin(req);
+    const known = path === MCP_PATH || path === SSE_PATH || path === MESSAGES_PATH || path === METRICS_PATH;
+    if (draining) return refuseWhileDraining(res);
+    let hostProblem = perimeter.checkHost(req);
+    // OAuth metadata is public: any origin may read it (browser clients discover with it).
+    if (!hostProblem && authenticator.serve?.(req, res, path)) return;
+    hostProblem ??= perimeter.checkOrigin(req);
     if (hostProblem) {
       log.warn('request refused at the perimeter', { path: path.slice(0, 100), reason: hostProblem });
       return sendRpcError(res, 403, ErrorCode.ServerError, hostProblem);
@@ -165,26 +174,13 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     const cors = perimeter.corsHeaders(req);
     if (req.method === 'OPTIONS' && known) return sendEmpty(res, 204, { ...cors, ...PREFLIGHT_HEADERS });
 
-    let key = '';
-    if (options.auth === 'apikey') {
-      const name = identify(req, keys);
-      if (name === undefined) {
-        log.info('request refused', { status: 401, method: req.method, path: path.slice(0, 100) });
-        // The same answer whatever failed: no key, a malformed header, or a wrong key.
-        return sendRpcError(
-          res,
-          401,
-          ErrorCode.ServerError,
-          'Unauthorized: send a valid API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"',
-          {
-            ...cors,
-            'www-authenticate': 'Bearer realm="openai-mcp-relay"',
-          },
-        );
-      }
-      key = name;
-      connections.authenticated(req.socket);
-    }
+    // Keys are checked synchronously: only OAuth needs an await (no extra turn per request otherwise).
+    const answer = authenticator.authenticate(req, res, cors, path);
+    const key = answer instanceof Promise ? await answer : answer;
+    if (key === undefined) return;
+    // The token check may have taken a moment: the server may have begun to stop meanwhile.
+    if (draining) return refuseWhileDraining(res);
+    if (key !== '') connections.authenticated(req.socket);
     const caller: Caller = { key, headers: cors };
     const method = req.method ?? '';
     switch (path) {
@@ -253,6 +249,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
       }),
     async shutdown(graceMs: number) {
       draining = true;
+      authenticator.close?.();
       server.close();
       server.closeIdleConnections();
       if (active > 0 || store.inFlight() > 0) {
@@ -272,6 +269,20 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
       server.closeAllConnections();
     },
   };
+}
+
+function refuseWhileDraining(res: ServerResponse): void {
+  sendRpcError(res, 503, ErrorCode.ServerError, 'Service Unavailable: the server is shutting down', {
+    connection: 'close',
+    'retry-after': 5,
+  });
+}
+
+function authenticatorFor(options: HttpOptions, clock: Clock): Authenticator {
+  if (options.auth === 'none') return noAuthentication;
+  if (options.auth === 'apikey') return apiKeyAuthentication(options.keys, options.app.log);
+  if (!options.oauth) throw new Error('MCP_AUTH=oauth needs its settings');
+  return new OAuthGate(options.oauth, options.keys, clock, options.app.log);
 }
 
 function methodNotAllowed(res: ServerResponse, allow: string, headers: Record<string, string>): void {
