@@ -5,6 +5,8 @@ import { Pool } from 'undici';
 
 export interface LoadResult {
   calls: number;
+  /** CPU time (user + system) the relay spent per measured call, in µs, when its pid was given. */
+  cpuPerCall?: number;
   errors: number;
   seconds: number;
   /** Milliseconds, sorted. */
@@ -14,8 +16,19 @@ export interface LoadResult {
 export const percentile = (sorted: readonly number[], p: number): number =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-const CALL = (id: number) =>
-  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'generate', arguments: { prompt: 'Say something short.' } } });
+const ARGUMENTS = { prompt: 'Say something short.' };
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+};
+
+/** One tools/call: initialize era or 2026-07-28 (its envelope in `_meta`), with or without a progress token. */
+function callBody(id: number, era: 'initialize' | 'modern', progress: boolean): string {
+  const meta = { ...(era === 'modern' ? MODERN_META : {}), ...(progress ? { progressToken: id } : {}) };
+  const params = { name: 'generate', arguments: ARGUMENTS, ...(Object.keys(meta).length > 0 ? { _meta: meta } : {}) };
+  return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params });
+}
 
 /** Reads a JSON-RPC response from a JSON or event-stream body. */
 async function readReply(
@@ -43,36 +56,47 @@ export interface McpLoadOptions {
   /** ...or make this many calls per client, the first `warmupCalls` of them not measured. */
   callsPerClient?: number;
   warmupCalls?: number;
+  /** `modern`: 2026-07-28 clients, no session, the envelope and headers on every request. */
+  era?: 'initialize' | 'modern';
+  /** Each call carries a progress token: the upstream streams, progress comes back as events. */
+  progress?: boolean;
+  /** The relay's process: its CPU time over the measured calls is reported per call. */
+  pid?: number;
 }
 
 /**
- * `clients` MCP clients, each with its own session, each calling tools/call back to back.
- * Latencies are recorded after the warm-up only.
+ * `clients` MCP clients, each with its own session (none for 2026-07-28), each calling
+ * tools/call back to back. Latencies are recorded after the warm-up only.
  */
 export async function mcpLoad(options: McpLoadOptions): Promise<LoadResult> {
   const pool = new Pool(options.url, { connections: options.clients, pipelining: 1, keepAliveTimeout: 60_000 });
   const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...options.headers };
   const post = (headers: Record<string, string>, body: string) =>
     pool.request({ path: '/mcp', method: 'POST', headers, body, headersTimeout: 120_000, bodyTimeout: 120_000 });
-  const sessions = await Promise.all(
-    Array.from({ length: options.clients }, async (_, i) => {
-      const init = await post(
-        base,
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: `init-${i}`,
-          method: 'initialize',
-          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
-        }),
-      );
-      await init.body.text();
-      const session = init.headers['mcp-session-id'] as string;
-      const headers = { ...base, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
-      const ready = await post(headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
-      await ready.body.text();
-      return headers;
-    }),
-  );
+  const era = options.era ?? 'initialize';
+  const modernHeaders = { ...base, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'generate' };
+  const sessions =
+    era === 'modern'
+      ? Array.from({ length: options.clients }, () => modernHeaders)
+      : await Promise.all(
+          Array.from({ length: options.clients }, async (_, i) => {
+            const init = await post(
+              base,
+              JSON.stringify({
+                jsonrpc: '2.0',
+                id: `init-${i}`,
+                method: 'initialize',
+                params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+              }),
+            );
+            await init.body.text();
+            const session = init.headers['mcp-session-id'] as string;
+            const headers = { ...base, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+            const ready = await post(headers, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+            await ready.body.text();
+            return headers;
+          }),
+        );
   const latencies: number[] = [];
   let errors = 0;
   let calls = 0;
@@ -81,6 +105,9 @@ export async function mcpLoad(options: McpLoadOptions): Promise<LoadResult> {
   const stopAt = options.durationMs === undefined ? Infinity : measureFrom + options.durationMs;
   let id = 0;
   let firstMeasured = Infinity;
+  const { pid } = options;
+  let cpuFrom: number | undefined;
+  const cpuTimer = pid === undefined ? undefined : setTimeout(() => (cpuFrom = cpuMicros(pid)), Math.max(0, measureFrom - started));
   await Promise.all(
     sessions.map(async (headers) => {
       for (let n = 0; options.callsPerClient === undefined || n < options.callsPerClient; n++) {
@@ -89,7 +116,7 @@ export async function mcpLoad(options: McpLoadOptions): Promise<LoadResult> {
         const measured = t0 >= measureFrom && n >= (options.warmupCalls ?? 0);
         if (measured && t0 < firstMeasured) firstMeasured = t0;
         try {
-          const res = await post(headers, CALL(++id));
+          const res = await post(headers, callBody(++id, era, options.progress ?? false));
           const reply = await readReply(res.headers['content-type'] as string | undefined, res.body);
           if (res.statusCode !== 200 || !reply.result || reply.result.isError) errors++;
         } catch {
@@ -103,8 +130,10 @@ export async function mcpLoad(options: McpLoadOptions): Promise<LoadResult> {
     }),
   );
   const seconds = (performance.now() - Math.max(measureFrom, started, firstMeasured === Infinity ? started : firstMeasured)) / 1000;
+  clearTimeout(cpuTimer);
+  const cpuPerCall = pid !== undefined && cpuFrom !== undefined && calls > 0 ? (cpuMicros(pid) - cpuFrom) / calls : undefined;
   await pool.close();
-  return { calls, errors, seconds, latencies: latencies.sort((a, b) => a - b) };
+  return { calls, errors, seconds, latencies: latencies.sort((a, b) => a - b), ...(cpuPerCall === undefined ? {} : { cpuPerCall }) };
 }
 
 /** The same Chat Completions call straight to the upstream, one at a time: the baseline for overhead. */
@@ -129,6 +158,12 @@ export async function directLoad(upstreamUrl: string, durationMs: number, warmup
   }
   await pool.close();
   return { calls: latencies.length, errors: 0, seconds: durationMs / 1000, latencies: latencies.sort((a, b) => a - b) };
+}
+
+/** A process's CPU time so far (user + system), in µs, from /proc (clock ticks of 10 ms). */
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 /** Resident memory now and at its peak, in MiB, from /proc. */

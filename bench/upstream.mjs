@@ -1,5 +1,5 @@
-// A fast fake OpenAI server for benchmarks: a fixed Chat Completions answer, or a fixed
-// Responses API answer on /v1/responses, optionally after a delay. Runs in its own process so
+// A fast fake OpenAI server for benchmarks: a fixed Chat Completions answer (streamed when
+// asked), or a fixed Responses API answer on /v1/responses, optionally after a delay. Runs in its own process so
 // the relay under test has its own core.
 //   node bench/upstream.mjs [delayMs]   -> prints "listening <port>" on stdout
 import { createServer } from 'node:http';
@@ -48,12 +48,29 @@ const responseBody = JSON.stringify({
 });
 const responseHeaders = { ...headers, 'content-length': Buffer.byteLength(responseBody) };
 
+// A streamed Chat Completions answer (stream: true): the same text in four chunks, the usage, [DONE].
+const chunk = (delta, finish = null, extra = {}) =>
+  `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra })}\n\n`;
+const streamed = [
+  chunk({ role: 'assistant', content: '' }),
+  ...['The quick brown ', 'fox jumps ', 'over the lazy ', 'dog.'].map((content) => chunk({ content })),
+  chunk({}, 'stop'),
+  `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini-2024-07-18', choices: [], usage: { prompt_tokens: 12, completion_tokens: 10, total_tokens: 22 } })}\n\n`,
+  'data: [DONE]\n\n',
+].join('');
+const streamHeaders = { 'content-type': 'text/event-stream', 'content-length': Buffer.byteLength(streamed), 'x-request-id': 'req_bench' };
+
 const server = createServer((req, res) => {
-  req.resume();
+  let request = '';
+  req.setEncoding('utf8');
+  req.on('data', (text) => (request += text));
   req.on('end', () => {
     const responses = req.url.endsWith('/responses');
+    const stream = !responses && request.includes('"stream":true');
     const answer = () => {
-      if (!res.destroyed) res.writeHead(200, responses ? responseHeaders : headers).end(responses ? responseBody : body);
+      if (res.destroyed) return;
+      if (stream) return void res.writeHead(200, streamHeaders).end(streamed);
+      res.writeHead(200, responses ? responseHeaders : headers).end(responses ? responseBody : body);
     };
     if (delayMs > 0) setTimeout(answer, delayMs);
     else answer();
