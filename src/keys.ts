@@ -85,14 +85,13 @@ export class KeyRing {
 
   /** The name of the key `presented` is, if any. */
   identify(presented: string): string | undefined {
-    const { createHash, timingSafeEqual } = crypto();
-    const candidate = createHash('sha256').update(presented, 'utf8').digest();
+    const { hash, timingSafeEqual } = crypto();
+    // The one-shot hash: no Hash object per request.
+    const candidate = hash('sha256', presented, 'buffer');
     let match: string | undefined;
     for (const known of this.known) {
       if (known.entry.key === undefined && known.entry.sha256 === undefined) continue;
-      known.digest ??= createHash('sha256')
-        .update(known.entry.key ?? '', 'utf8')
-        .digest();
+      known.digest ??= hash('sha256', known.entry.key ?? '', 'buffer');
       // Every digest is compared, so timing says nothing about which one matched.
       if (timingSafeEqual(candidate, known.digest) && match === undefined) match = known.entry.name;
     }
