@@ -76,20 +76,25 @@ async function handleBatch(items: unknown[], ctx: Context): Promise<Reply | unde
   return responses.length > 0 ? responses : undefined;
 }
 
-async function handleOne(value: unknown, ctx: Context, era: Era, inBatch: boolean): Promise<JsonRpcResponse | undefined> {
+// Not async: a request's reply is observed()'s own promise, with no frame wrapped around it.
+function handleOne(value: unknown, ctx: Context, era: Era, inBatch: boolean): Promise<JsonRpcResponse | undefined> {
   const incoming = classify(value);
   switch (incoming.kind) {
     case 'invalid':
-      return errorResponse(incoming.id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${incoming.reason}` });
+      return Promise.resolve(
+        errorResponse(incoming.id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${incoming.reason}` }),
+      );
     case 'response':
-      return undefined; // This server sends no requests, so a response answers nothing.
+      return NOTHING; // This server sends no requests, so a response answers nothing.
     case 'notification':
       handleNotification(incoming.message, ctx);
-      return undefined;
+      return NOTHING;
     case 'request':
       return observed(incoming.message, ctx, era, inBatch);
   }
 }
+
+const NOTHING: Promise<undefined> = Promise.resolve(undefined);
 
 /** Handles a request and reports it once: one log line and the request counters. */
 async function observed(request: JsonRpcRequest, ctx: Context, era: Era, inBatch: boolean): Promise<JsonRpcResponse | undefined> {
@@ -133,29 +138,25 @@ function handleNotification(message: JsonRpcNotification, ctx: Context): void {
 }
 
 /** The initialize era: initialize and ping first, then the session's own methods. */
-async function handleRequest(
-  request: JsonRpcRequest,
-  ctx: Context,
-  inBatch: boolean,
-  notes: CallNotes,
-): Promise<JsonRpcResponse | undefined> {
+function handleRequest(request: JsonRpcRequest, ctx: Context, inBatch: boolean, notes: CallNotes): Promise<JsonRpcResponse | undefined> {
   const { id, method } = request;
   const params = request.params ?? {};
   const { session } = ctx;
   try {
     if (method === 'initialize') {
       if (inBatch) throw new WireError(ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch');
-      return resultResponse(id, initialize(params, ctx));
+      return Promise.resolve(resultResponse(id, initialize(params, ctx)));
     }
-    if (method === 'ping') return resultResponse(id, {});
+    if (method === 'ping') return Promise.resolve(resultResponse(id, {}));
     if (session.version === undefined) {
       throw new WireError(ErrorCode.InvalidRequest, `Server not initialized: send "initialize" before ${quote(method)}`);
     }
     const handler = METHODS.get(method);
     if (!handler) throw new WireError(ErrorCode.MethodNotFound, `Method not found: ${quote(method)}`);
     assertIdFree(request, ctx);
-    return await run(request, params, handler, ctx, notes, { version: session.version, logLevel: () => session.logLevel });
+    // run() answers every failure of its handler itself; what throws here is refused before it runs.
+    return run(request, params, handler, ctx, notes, { version: session.version, logLevel: () => session.logLevel });
   } catch (error) {
-    return errorReply(id, error, ctx);
+    return Promise.resolve(errorReply(id, error, ctx));
   }
 }

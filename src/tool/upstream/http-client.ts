@@ -7,6 +7,7 @@ import { SseParser, type StreamEvent } from './sse.ts';
 type Undici = typeof import('./undici.ts');
 type Dispatcher = import('./undici.ts').Dispatcher;
 type ResponseHeaders = Record<string, string | string[] | undefined>;
+type Loaded = { undici: Undici; dispatcher: Dispatcher };
 
 /** Error bodies are read this far, and no further. */
 const ERROR_BODY_CAP = 64 * 1024;
@@ -62,7 +63,9 @@ export class UpstreamHttp {
   private readonly maxResponseBytes: number;
   private readonly jsonHeaders: Record<string, string>;
   private readonly streamHeaders: Record<string, string>;
-  private loaded: Promise<{ undici: Undici; dispatcher: Dispatcher }> | undefined;
+  private loaded: Promise<Loaded> | undefined;
+  /** The loaded client, once it is: later calls need not wait a turn for it. */
+  private ready: Loaded | undefined;
 
   constructor(options: HttpClientOptions) {
     this.options = options;
@@ -83,8 +86,9 @@ export class UpstreamHttp {
 
   /** A request answered with JSON. */
   async json(method: 'GET' | 'POST', path: string, body: unknown, call: CallBudget): Promise<JsonAnswer> {
-    const { undici, dispatcher } = await this.load();
-    return this.guard(call, async () => {
+    // One async frame per call (no wrapper around the work): a frame is memory held while the upstream thinks.
+    const { undici, dispatcher } = this.ready ?? (await this.load());
+    try {
       const response = await undici.request(dispatcher, this.requestOptions(method, path, body, call, this.jsonHeaders));
       const requestId = this.requestIdOf(response.headers);
       const error = response.statusCode >= 400;
@@ -101,7 +105,9 @@ export class UpstreamHttp {
       }
       if (error) throw this.httpError(response.statusCode, text, requestId, response.headers);
       return { body: parseJson(text, requestId), status: response.statusCode, requestId };
-    });
+    } catch (error) {
+      throw this.failureOf(call, error);
+    }
   }
 
   /**
@@ -117,8 +123,8 @@ export class UpstreamHttp {
     call: CallBudget,
     onEvent: (event: StreamEvent, requestId: string | undefined) => EventVerdict,
   ): Promise<StreamAnswer> {
-    const { undici, dispatcher } = await this.load();
-    return this.guard(call, async () => {
+    const { undici, dispatcher } = this.ready ?? (await this.load());
+    try {
       let status = 0;
       let requestId: string | undefined;
       let responseHeaders: ResponseHeaders = {};
@@ -195,18 +201,20 @@ export class UpstreamHttp {
         return { status, requestId, done: true, json: parseJson(text, requestId) };
       }
       return { status, requestId, done };
-    });
+    } catch (error) {
+      throw this.failureOf(call, error);
+    }
   }
 
   async close(): Promise<void> {
     if (this.loaded) await (await this.loaded).dispatcher.close().catch(() => undefined);
   }
 
-  private load(): Promise<{ undici: Undici; dispatcher: Dispatcher }> {
-    this.loaded ??= import('./undici.ts').then((undici) => ({
-      undici,
-      dispatcher: undici.createDispatcher({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }),
-    }));
+  private load(): Promise<Loaded> {
+    this.loaded ??= import('./undici.ts').then((undici) => {
+      this.ready = { undici, dispatcher: undici.createDispatcher({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 }) };
+      return this.ready;
+    });
     return this.loaded;
   }
 
@@ -225,18 +233,14 @@ export class UpstreamHttp {
     };
   }
 
-  /** Turns what escaped a call into the call's failure: timeout, cancel, or the network. */
-  private async guard<T>(call: CallBudget, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      if (call.signal.aborted) {
-        const reason: unknown = call.signal.reason;
-        if (reason instanceof DeadlineExceeded) throw new UpstreamError('timeout', reason.message);
-        throw reason ?? error;
-      }
-      throw error instanceof UpstreamError ? error : this.networkError(error);
+  /** What escaped a call, as the call's failure: timeout, cancel, or the network. */
+  private failureOf(call: CallBudget, error: unknown): unknown {
+    if (call.signal.aborted) {
+      const reason: unknown = call.signal.reason;
+      if (reason instanceof DeadlineExceeded) return new UpstreamError('timeout', reason.message);
+      return reason ?? error;
     }
+    return error instanceof UpstreamError ? error : this.networkError(error);
   }
 
   /** The upstream's request id, for support tickets: only when it is plain and holds no secret. */

@@ -111,14 +111,13 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
   let idleWaiters: (() => void)[] = [];
   let draining = false;
 
-  const track = async <T>(work: Promise<T>): Promise<T> => {
+  const settled = (): void => {
+    active--;
+    if (active === 0) for (const wake of idleWaiters.splice(0)) wake();
+  };
+  const track = <T>(work: Promise<T>): Promise<T> => {
     active++;
-    try {
-      return await work;
-    } finally {
-      active--;
-      if (active === 0) for (const wake of idleWaiters.splice(0)) wake();
-    }
+    return work.finally(settled);
   };
 
   app.telemetry.registry.gauge('mcp_sessions_open', 'Open sessions, by transport.', () => [
