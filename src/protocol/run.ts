@@ -1,5 +1,5 @@
 import { CancelledError } from '../errors.ts';
-import type { CallContext, CallNotes, Context } from './context.ts';
+import type { CallContext, CallNotes, Context, ServerApp } from './context.ts';
 import { ErrorCode, WireError } from './errors.ts';
 import { passes, type LogLevel } from './logging.ts';
 import {
@@ -11,9 +11,11 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type RequestId,
 } from './messages.ts';
 import type { MethodHandler } from './methods.ts';
-import { featuresOf, type ProtocolVersion } from './versions.ts';
+import type { Session } from './session.ts';
+import { featuresOf, type ProtocolVersion, type VersionFeatures } from './versions.ts';
 
 /** How a request runs: its revision, and the level at which it gets log messages (none if undefined). */
 export interface RunMode {
@@ -48,60 +50,93 @@ export async function run(
   mode: RunMode,
 ): Promise<JsonRpcResponse | undefined> {
   const { id } = request;
-  const { session, app } = ctx;
-  const { version } = mode;
-  const controller = new AbortController();
+  const { session } = ctx;
+  const call = new RequestCall(id, params, ctx, notes, mode);
+  const controller = call.controller;
   session.track(id, controller);
   const onTransportAbort = (): void => void session.cancel(id, 'the transport closed');
   ctx.signal?.addEventListener('abort', onTransportAbort, { once: true });
   if (ctx.signal?.aborted) onTransportAbort();
-
-  let settled = false;
-  // Only a cancel (CancelledError) silences a request; a tool's own abort (its deadline) does not.
-  const isCancelled = (): boolean => controller.signal.aborted && controller.signal.reason instanceof CancelledError;
-  const notify = (message: JsonRpcNotification): void => {
-    if (!settled && !isCancelled()) ctx.notify(message);
-  };
-  const call: CallContext = {
-    id,
-    version,
-    features: featuresOf(version),
-    signal: controller.signal,
-    abort: (reason) => controller.abort(reason),
-    get cancelled() {
-      return isCancelled();
-    },
-    progressToken: progressTokenOf(params),
-    app,
-    session,
-    caller: ctx.origin?.key,
-    get owner() {
-      return ownerOf(ctx);
-    },
-    home: ctx.home,
-    clientCapabilities: mode.clientCapabilities,
-    notes,
-    notify,
-    log: (level: LogLevel, data: unknown, logger?: string) => {
-      const threshold = mode.logLevel();
-      if (threshold !== undefined && passes(level, threshold)) notify(logMessage(app.name, level, data, logger));
-    },
-    status: () => undefined,
-    durable: () => undefined,
-    cancelledElsewhere: () => undefined,
-  };
   try {
     const result = await handler(params, call);
-    if (isCancelled()) return undefined;
+    if (call.cancelled) return undefined;
     return resultResponse(id, mode.decorate ? mode.decorate(result) : result);
   } catch (error) {
     // A cancelled request gets no reply, whatever its handler threw on the way out.
-    return isCancelled() ? undefined : errorReply(id, error, ctx);
+    return call.cancelled ? undefined : errorReply(id, error, ctx);
   } finally {
-    settled = true;
+    call.settled = true;
     ctx.signal?.removeEventListener('abort', onTransportAbort);
     session.untrack(id, controller);
   }
+}
+
+/**
+ * A request's CallContext: a class, so a call in flight holds its fields and no closures of
+ * its own (thousands of slow calls each keep one while the upstream thinks).
+ */
+class RequestCall implements CallContext {
+  readonly controller = new AbortController();
+  readonly features: VersionFeatures;
+  readonly progressToken: string | number | undefined;
+  readonly app: ServerApp;
+  readonly session: Session;
+  readonly caller: string | undefined;
+  readonly home: ((message: JsonRpcNotification) => void) | undefined;
+  readonly clientCapabilities: JsonObject | undefined;
+  readonly version: ProtocolVersion;
+  /** Once the reply is decided, notifications are dropped. */
+  settled = false;
+
+  constructor(
+    readonly id: RequestId,
+    params: JsonObject,
+    private readonly ctx: Context,
+    readonly notes: CallNotes,
+    private readonly mode: RunMode,
+  ) {
+    this.version = mode.version;
+    this.features = featuresOf(mode.version);
+    this.progressToken = progressTokenOf(params);
+    this.app = ctx.app;
+    this.session = ctx.session;
+    this.caller = ctx.origin?.key;
+    this.home = ctx.home;
+    this.clientCapabilities = mode.clientCapabilities;
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Only a cancel (CancelledError) silences a request; a tool's own abort (its deadline) does not. */
+  get cancelled(): boolean {
+    const { signal } = this.controller;
+    return signal.aborted && signal.reason instanceof CancelledError;
+  }
+
+  get owner(): string {
+    return ownerOf(this.ctx);
+  }
+
+  abort(reason: Error): void {
+    this.controller.abort(reason);
+  }
+
+  notify(message: JsonRpcNotification): void {
+    if (!this.settled && !this.cancelled) this.ctx.notify(message);
+  }
+
+  log(level: LogLevel, data: unknown, logger?: string): void {
+    const threshold = this.mode.logLevel();
+    if (threshold !== undefined && passes(level, threshold)) this.notify(logMessage(this.app.name, level, data, logger));
+  }
+
+  status(): void {}
+
+  durable(): void {}
+
+  cancelledElsewhere(): void {}
 }
 
 /** Whose work a request's is (tasks belong to it): its key, the stdio client, or, without authentication, anyone. */

@@ -72,7 +72,7 @@ async function taskResult(params: JsonObject, call: CallContext): Promise<JsonOb
   let found = await find(params, call, 'tasks/result');
   if ('local' in found) {
     const record = found.local;
-    const release = record.listen(call.notify);
+    const release = record.listen((message) => call.notify(message));
     try {
       await record.settled(call.signal);
     } finally {

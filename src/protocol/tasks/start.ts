@@ -45,7 +45,7 @@ export async function startTask(tool: Tool, args: JsonObject, call: CallContext,
   const record = made;
   if (plan.era === 'initialize') record.home = call.home;
   // Until the task is answered, its notifications go on the request's own stream (untagged: they are the request's).
-  const release = record.listen(call.notify);
+  const release = record.listen((message) => call.notify(message));
   let announce!: (ref: string) => void;
   const durable = new Promise<string>((resolve) => (announce = resolve));
   const taskCall = detachedContext(call, record, plan.era, announce, () =>
