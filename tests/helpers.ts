@@ -44,14 +44,13 @@ export class Harness {
   private nextId = 1000;
 
   /** `key`: the client key's name this harness calls with, as an HTTP transport would pass it. */
-  constructor(app: ServerApp, session = new Session(), signal?: AbortSignal, key?: string) {
+  constructor(app: ServerApp, session = new Session(), key?: string) {
     this.session = session;
     this.ctx = {
       app,
       session,
       notify: (n) => void this.notifications.push(n),
       home: (n) => void this.home.push(n),
-      ...(signal ? { signal } : {}),
       ...(key !== undefined ? { origin: { transport: 'test', key } } : {}),
     };
   }

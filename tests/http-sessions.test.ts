@@ -233,6 +233,26 @@ test('stateless: a client that goes away aborts its call and the upstream reques
   }
 });
 
+test('2026-07-28: a client that closes its stream cancels its call (no session to resume it in)', async () => {
+  const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl });
+  try {
+    upstream.next({ type: 'hang' });
+    const meta = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientCapabilities': {},
+      progressToken: 'p',
+    };
+    const stream = new SseClient(server.url, {
+      headers: jsonHeaders({ 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'generate' }),
+      body: call(4, { prompt: 'p' }, meta),
+    });
+    const [request] = await upstream.waitForRequests(1);
+    await assertAbortedPromptly(request, () => stream.close());
+  } finally {
+    await server.close();
+  }
+});
+
 test('shutdown delivers the whole streamed answer of every call that finishes within the grace period', async () => {
   const server = await startHttp({ OPENAI_BASE_URL: upstream.baseUrl });
   const session = await openSession(server.url);

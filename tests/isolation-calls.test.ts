@@ -56,8 +56,8 @@ test('one key floods the queue: the other key\'s calls are served within the flo
     MCP_MAX_CALLS_PER_KEY: '1000',
   });
   relay.keys.replace(keys.map((k) => ({ ...k, policy: {} })));
-  const alice = new Harness(relay.app, undefined, undefined, 'alice');
-  const mallory = new Harness(relay.app, undefined, undefined, 'mallory');
+  const alice = new Harness(relay.app, undefined, 'alice');
+  const mallory = new Harness(relay.app, undefined, 'mallory');
   await alice.initialize();
   await mallory.initialize();
   upstream.fallback = () => ({ type: 'held' });

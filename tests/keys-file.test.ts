@@ -202,7 +202,7 @@ function relayWith(entries: unknown[], env: Record<string, string> = {}, clock =
   );
   relay.keys.replace(parse({ keys: entries }));
   const as = async (name: string, version = '2025-11-25') => {
-    const h = new Harness(relay.app, undefined, undefined, name);
+    const h = new Harness(relay.app, undefined, name);
     await h.initialize(version);
     return h;
   };

@@ -46,7 +46,7 @@ function client(env: Record<string, string> = {}, key = 'alice'): Harness {
   const config = testConfig({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', OPENAI_MAX_RETRIES: '0', ...env });
   const relay = createRelayApp(config, silentLogger, { clock, sleep: virtualSleep(clock) });
   relays.push(relay);
-  return new Harness(relay.app, undefined, undefined, key);
+  return new Harness(relay.app, undefined, key);
 }
 
 /** A 2026-07-28 request: the envelope, declaring the extension unless told not to. */
@@ -138,7 +138,7 @@ test('a JSON-RPC error raised by the call is a failed task with the error inline
     },
   };
   const app = { ...h.ctx.app, tools: [failing] };
-  const g = new Harness(app, undefined, undefined, 'alice');
+  const g = new Harness(app, undefined, 'alice');
   const id = resultOf(await call(g, { prompt: 'x' })).taskId;
   await eventually(async () => resultOf(await modern(g, 'tasks/get', { taskId: id })).status !== 'working', 'ended');
   const task = resultOf(await modern(g, 'tasks/get', { taskId: id }));

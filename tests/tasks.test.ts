@@ -42,8 +42,8 @@ function relayWith(env: Record<string, string> = {}): RelayApp {
   return relay;
 }
 
-async function client(relay: RelayApp, key: string | undefined = 'alice', version = '2025-11-25', signal?: AbortSignal): Promise<Harness> {
-  const h = new Harness(relay.app, new Session(), signal, key);
+async function client(relay: RelayApp, key: string | undefined = 'alice', version = '2025-11-25'): Promise<Harness> {
+  const h = new Harness(relay.app, new Session(), key);
   await h.initialize(version);
   return h;
 }
@@ -64,7 +64,7 @@ const taskOf = (response: JsonObject) => resultOf(response).task as Record<strin
 test('the server declares tasks (list only for a caller it can identify); the tool says taskSupport optional', async () => {
   const relay = relayWith();
   const caps = (h: JsonObject) => (resultOf(h).capabilities as Record<string, any>).tasks;
-  assert.equal(caps(await new Harness(relay.app, new Session(), undefined, 'alice').initialize()), {
+  assert.equal(caps(await new Harness(relay.app, new Session(), 'alice').initialize()), {
     list: {},
     cancel: {},
     requests: { tools: { call: {} } },
@@ -84,7 +84,7 @@ test('older revisions and MCP_TASKS=never know no tasks: no capability, no execu
     [{ MCP_TASKS: 'never' }, '2025-11-25'],
   ] as const) {
     const relay = relayWith(env);
-    const h = new Harness(relay.app, new Session(), undefined, 'alice');
+    const h = new Harness(relay.app, new Session(), 'alice');
     const init = resultOf(await h.initialize(version));
     assert.not.ok('tasks' in (init.capabilities as JsonObject), JSON.stringify(env));
     const { tools } = resultOf(await h.request('tools/list')) as { tools: JsonObject[] };
@@ -314,12 +314,10 @@ test('a task is counted once, when it ends: one tool call in the metrics, with i
 
 test('a task outlives the request that made it: the transport closing does not stop it', async () => {
   const relay = relayWith();
-  const gone = new AbortController();
-  const h = await client(relay, 'alice', '2025-11-25', gone.signal);
+  const h = await client(relay, 'alice', '2025-11-25');
   upstream.next({ type: 'held', content: 'still here' });
   const id = taskOf(await callAsTask(h, { prompt: 'x' })).taskId;
   await heldIn();
-  gone.abort();
   h.session.close('the transport closed');
   upstream.release();
   const later = await client(relay, 'alice');
@@ -354,7 +352,7 @@ test('a JSON-RPC error raised by the call fails the task; tasks/result returns t
       throw new Error('a bug');
     },
   };
-  const h = new Harness({ ...relay.app, tools: [failing] }, new Session(), undefined, 'alice');
+  const h = new Harness({ ...relay.app, tools: [failing] }, new Session(), 'alice');
   await h.initialize();
   const wire = taskOf(await callAsTask(h, { kind: 'wire' })).taskId;
   assert.equal(errorOf(await h.request('tasks/result', { taskId: wire })), {

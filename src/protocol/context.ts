@@ -49,8 +49,6 @@ export interface Context {
   readonly session: Session;
   /** Delivers a notification that relates to the message being handled (progress, log). */
   notify(message: JsonRpcNotification): void;
-  /** Aborted when the transport can no longer deliver the reply (client gone, shutdown). */
-  readonly signal?: AbortSignal;
   /** For logs and metrics: the transport, and the name of the client's key (never the key). */
   readonly origin?: { readonly transport: string; readonly key?: string };
   /** HTTP: the request's MCP header values, as plain data; the core decides the era from them and the body. */

@@ -38,7 +38,7 @@ export function assertIdFree(request: JsonRpcRequest, ctx: Context): void {
 
 /**
  * Runs a method handler as an in-flight, cancellable request: one AbortController, aborted by
- * every cancel path (notifications/cancelled, the transport closing). Resolves undefined once
+ * every cancel path (notifications/cancelled, the transport closing the session). Resolves undefined once
  * cancelled: a cancelled request gets no reply.
  */
 export async function run(
@@ -54,9 +54,8 @@ export async function run(
   const call = new RequestCall(id, params, ctx, notes, mode);
   const controller = call.controller;
   session.track(id, controller);
-  const onTransportAbort = (): void => void session.cancel(id, 'the transport closed');
-  ctx.signal?.addEventListener('abort', onTransportAbort, { once: true });
-  if (ctx.signal?.aborted) onTransportAbort();
+  // A transport that can no longer deliver the reply closes the session: nothing new starts.
+  if (session.closed) session.cancel(id, 'the transport closed');
   try {
     const result = await handler(params, call);
     if (call.cancelled) return undefined;
@@ -66,7 +65,6 @@ export async function run(
     return call.cancelled ? undefined : errorReply(id, error, ctx);
   } finally {
     call.settled = true;
-    ctx.signal?.removeEventListener('abort', onTransportAbort);
     session.untrack(id, controller);
   }
 }

@@ -153,12 +153,13 @@ export class StreamablePost {
       ...(how.slot ? { slot: how.slot } : {}),
     });
     // In a session a disconnect is not a cancel (the client can resume); without one nothing
-    // could receive the reply, so the call is aborted (2026-07-28: closing the stream is the cancel).
-    const gone = session || opens ? undefined : new AbortController();
+    // could receive the reply, so this POST's own protocol state is closed and its calls
+    // cancelled (2026-07-28: closing the stream is the cancel).
+    const gone = session || opens ? undefined : protocol;
     const onClose = (): void => {
       if (res.writableFinished) return;
       exchange.detach();
-      gone?.abort();
+      gone?.close('the transport closed');
     };
     res.on('close', onClose);
     const ctx: Context = {
@@ -167,7 +168,6 @@ export class StreamablePost {
       notify: (m) => exchange.notify(m),
       origin: { transport: 'streamable-http', ...(caller.key ? { key: caller.key } : {}) },
       headers: mcpHeaders,
-      ...(gone ? { signal: gone.signal } : {}),
       // A session's GET stream carries what comes after a reply (a task's progress); stateless has none.
       ...(session ? { home: (m) => session.stream?.send(JSON.stringify(m)) } : {}),
     };
