@@ -127,6 +127,7 @@ export function createRelayApp(config: Config, log: Logger, options: RelayOption
     limits: { maxBatch: config.maxBatch, streamIdleMs: config.streamIdleMs },
     clock,
     tasks,
+    strict: config.strict,
   };
   telemetry.registry.gauge('mcp_tool_calls_running', 'Tool calls holding an upstream slot.', () => [[{}, limiter.running]]);
   telemetry.registry.gauge('mcp_tool_calls_queued', 'Tool calls waiting for an upstream slot (queue depth).', () => [[{}, limiter.queued]]);

@@ -2,6 +2,7 @@ import { LocalError } from './errors.ts';
 import { LOG_LEVEL_NAMES, type LogFormat, type LogLevelName } from './log.ts';
 import { OAuthSettingError, type OAuthSettings, readOAuthSettings } from './oauth-settings.ts';
 import { SETTINGS } from './settings.ts';
+import { STRICT_MODES, type StrictMode } from './protocol/strict/faults.ts';
 
 export const TRANSPORTS = ['streamable-http', 'sse', 'stdio'] as const;
 export type TransportName = (typeof TRANSPORTS)[number];
@@ -79,6 +80,8 @@ export interface Config {
   shutdownGraceMs: number;
   requestTimeoutMs: number;
   maxBodyBytes: number;
+  /** MCP_STRICT: off, report or reject. */
+  strict: StrictMode;
   logLevel: LogLevelName;
   logFormat: LogFormat;
 }
@@ -103,8 +106,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     const setting = byFlag.get(name);
     if (!setting) throw new ConfigError(`Unknown option ${quoteArg(name)}. Run with --help to see the options.`);
-    // --stateless alone means true; every other flag takes a value.
-    const value = eq > 0 ? arg.slice(eq + 1) : name === '--stateless' && !isBooleanText(argv[i + 1]) ? 'true' : argv[++i];
+    // --stateless alone means true, --strict alone `report`; every other flag takes a value.
+    const value =
+      eq > 0
+        ? arg.slice(eq + 1)
+        : name === '--stateless' && !isBooleanText(argv[i + 1])
+          ? 'true'
+          : name === '--strict' && !(STRICT_MODES as readonly string[]).includes(argv[i + 1] ?? '')
+            ? 'report'
+            : argv[++i];
     if (value === undefined) throw new ConfigError(`Option ${name} needs a value.`);
     flags.set(setting.env, value);
   }
@@ -164,6 +174,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Cli
     shutdownGraceMs: integer(text('MCP_SHUTDOWN_GRACE_MS'), 'MCP_SHUTDOWN_GRACE_MS', 0, 3600 * 1000),
     requestTimeoutMs: integer(text('MCP_REQUEST_TIMEOUT_MS'), 'MCP_REQUEST_TIMEOUT_MS', 100, 3600 * 1000),
     maxBodyBytes: integer(text('MCP_MAX_BODY_BYTES'), 'MCP_MAX_BODY_BYTES', 1024, 256 * 1024 * 1024),
+    strict: oneOf(text('MCP_STRICT'), STRICT_MODES, 'MCP_STRICT'),
     logLevel: oneOf(text('LOG_LEVEL'), LOG_LEVEL_NAMES, 'LOG_LEVEL'),
     logFormat: oneOf(text('LOG_FORMAT'), ['json', 'text'] as const, 'LOG_FORMAT'),
   };

@@ -175,6 +175,12 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'MCP_SHUTDOWN_GRACE_MS', flag: '--shutdown-grace-ms', default: '10000', help: 'time calls get to finish on SIGTERM' },
   { env: 'MCP_REQUEST_TIMEOUT_MS', flag: '--request-timeout-ms', default: '30000', help: 'time a client gets to send a request body' },
   { env: 'MCP_MAX_BODY_BYTES', flag: '--max-body-bytes', default: '1048576', help: 'largest accepted message, in bytes' },
+  {
+    env: 'MCP_STRICT',
+    flag: '--strict',
+    default: 'off',
+    help: 'off, report or reject: check the client against the spec (--strict alone: report)',
+  },
   { env: 'LOG_LEVEL', flag: '--log-level', default: 'info', help: 'debug, info, warn, error or silent (stderr)' },
   { env: 'LOG_FORMAT', flag: '--log-format', default: 'json', help: 'json or text (stderr)' },
 ];

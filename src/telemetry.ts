@@ -67,6 +67,7 @@ export class Telemetry {
   private readonly tokens = this.registry.counter('upstream_tokens_total', 'Tokens the upstream reported, by type.');
   private readonly keyCalls = this.registry.counter('mcp_key_tool_calls_total', 'Tool calls, by client key name and outcome.');
   private readonly keyTokens = this.registry.counter('mcp_key_tokens_total', 'Tokens the upstream reported, by client key name and type.');
+  private readonly clientFaults = this.registry.counter('mcp_client_faults_total', 'Client faults seen under MCP_STRICT, by rule.');
 
   constructor(log: Logger) {
     this.log = log;
@@ -120,6 +121,11 @@ export class Telemetry {
 
   upstreamAttempt(status: number | undefined, seconds: number): void {
     this.upstreamLatency.observe(seconds, { status: status === undefined ? 'none' : `${Math.floor(status / 100)}xx` });
+  }
+
+  /** MCP_STRICT: one fault of the client's, by its rule id (a closed set). */
+  clientFault(rule: string): void {
+    this.clientFaults.inc({ rule });
   }
 
   retry(): void {

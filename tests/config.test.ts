@@ -91,6 +91,16 @@ test('HTTP settings: keys, auth, perimeter lists, stateless, limits', () => {
   assert.is(config(['--auth', 'none']).auth, 'none');
 });
 
+test('MCP_STRICT: off by default; --strict alone is report; a flag beats the variable; anything else is refused', () => {
+  assert.is(config([]).strict, 'off');
+  assert.is(config(['--strict']).strict, 'report');
+  assert.is(config(['--strict', '--upstream', 'echo']).strict, 'report');
+  assert.is(config(['--strict', 'reject']).strict, 'reject');
+  assert.is(config(['--strict=report'], { MCP_STRICT: 'reject' }).strict, 'report');
+  assert.is(config([], { MCP_STRICT: 'reject' }).strict, 'reject');
+  assert.throws(() => loadConfig([], { MCP_STRICT: 'loud', OPENAI_API_KEY: 'k' }), /MCP_STRICT/);
+});
+
 test('generate settings: retries, models, limits', () => {
   const c = config([], {
     OPENAI_MAX_RETRIES: '5',

@@ -5,6 +5,7 @@ import type { LogLevel } from './logging.ts';
 import type { McpHeaders } from './era.ts';
 import type { JsonObject, JsonRpcNotification, RequestId } from './messages.ts';
 import type { Session } from './session.ts';
+import type { StrictMode } from './strict/faults.ts';
 import type { Tasks } from './tasks/service.ts';
 import type { ProtocolVersion, VersionFeatures } from './versions.ts';
 
@@ -30,6 +31,8 @@ export interface ServerApp {
   readonly clock: Clock;
   /** MCP tasks: the store, signed ids, and the settings (MCP_TASKS). */
   readonly tasks: Tasks;
+  /** MCP_STRICT: report (and in `reject`, refuse) what the client does against the spec. */
+  readonly strict: StrictMode;
 }
 
 /** What a tool tells about its call, for the request's log line and metrics. */

@@ -17,6 +17,16 @@ import {
 import { METHODS } from './methods.ts';
 import { handleModern } from './modern-request.ts';
 import { assertIdFree, errorReply, run } from './run.ts';
+import {
+  checkAnswered,
+  checkBatch,
+  checkInitializeInBatch,
+  checkInvalid,
+  checkNotification,
+  checkRequest,
+  checkResponse,
+  checkUnreadable,
+} from './strict/checks.ts';
 import { featuresOf } from './versions.ts';
 
 /**
@@ -28,6 +38,7 @@ export function handle(message: unknown, ctx: Context): Promise<Reply | undefine
   const era = eraOf(message, ctx.headers);
   if (!Array.isArray(message)) return handleOne(message, ctx, era, false);
   if (era === 'modern') {
+    if (ctx.app.strict !== 'off') checkBatch(message, ctx, era);
     return Promise.resolve(
       errorResponse(null, {
         code: ErrorCode.InvalidRequest,
@@ -44,6 +55,7 @@ export function handleText(text: string, ctx: Context): Promise<Reply | undefine
   try {
     message = JSON.parse(text);
   } catch {
+    if (ctx.app.strict !== 'off') checkUnreadable(text, ctx);
     return Promise.resolve(parseErrorResponse('the message is not valid JSON'));
   }
   return handle(message, ctx);
@@ -52,6 +64,7 @@ export function handleText(text: string, ctx: Context): Promise<Reply | undefine
 async function handleBatch(items: unknown[], ctx: Context): Promise<Reply | undefined> {
   const version = ctx.session.version;
   if (version === undefined || !featuresOf(version).batches) {
+    if (ctx.app.strict !== 'off') checkBatch(items, ctx, 'initialize');
     const why = version === undefined ? 'before initialize' : `under protocol version ${version}`;
     return errorResponse(null, {
       code: ErrorCode.InvalidRequest,
@@ -79,17 +92,23 @@ async function handleBatch(items: unknown[], ctx: Context): Promise<Reply | unde
 // Not async: a request's reply is observed()'s own promise, with no frame wrapped around it.
 function handleOne(value: unknown, ctx: Context, era: Era, inBatch: boolean): Promise<JsonRpcResponse | undefined> {
   const incoming = classify(value);
+  const strict = ctx.app.strict !== 'off';
   switch (incoming.kind) {
     case 'invalid':
+      if (strict) checkInvalid(value, ctx, era);
       return Promise.resolve(
         errorResponse(incoming.id, { code: ErrorCode.InvalidRequest, message: `Invalid Request: ${incoming.reason}` }),
       );
     case 'response':
-      return NOTHING; // This server sends no requests, so a response answers nothing.
+      // This server sends no requests, so a response answers nothing.
+      return strict ? Promise.resolve(checkResponse(value, ctx, era)) : NOTHING;
     case 'notification':
+      if (strict) checkNotification(incoming.message, ctx, era);
       handleNotification(incoming.message, ctx);
       return NOTHING;
     case 'request':
+      // A 2026-07-28 request is checked once its envelope is read (it carries the log level).
+      if (strict && era !== 'modern') checkRequest(incoming.message, ctx, era);
       return observed(incoming.message, ctx, era, inBatch);
   }
 }
@@ -105,6 +124,7 @@ async function observed(request: JsonRpcRequest, ctx: Context, era: Era, inBatch
   const reply = era === 'modern' ? await handleModern(request, ctx, notes) : await handleRequest(request, ctx, inBatch, notes);
   const status = reply === undefined ? 'cancelled' : 'error' in reply ? String(reply.error.code) : 'ok';
   if (reply === undefined && notes.tool !== undefined) notes.outcome = 'cancelled';
+  if (ctx.app.strict !== 'off') checkAnswered(request, reply, notes, ctx, era);
   ctx.app.telemetry.request({
     transport: ctx.origin?.transport ?? 'unknown',
     key: ctx.origin?.key,
@@ -144,6 +164,7 @@ function handleRequest(request: JsonRpcRequest, ctx: Context, inBatch: boolean, 
   const { session } = ctx;
   try {
     if (method === 'initialize') {
+      if (inBatch && ctx.app.strict !== 'off') checkInitializeInBatch(request, ctx);
       if (inBatch) throw new WireError(ErrorCode.InvalidRequest, 'Invalid Request: initialize must not be part of a batch');
       return Promise.resolve(resultResponse(id, initialize(params, ctx)));
     }

@@ -7,6 +7,7 @@ import { checkModernHeaders } from './modern-headers.ts';
 import { checkModernVersion, decorateResult, type Envelope, readEnvelope } from './modern.ts';
 import type { ModernVersion } from './versions.ts';
 import { assertIdFree, errorReply, run } from './run.ts';
+import { checkModernRefusal, checkRequest } from './strict/checks.ts';
 
 /**
  * A 2026-07-28 request: envelope, then (HTTP) headers, then version, then the method, the
@@ -16,6 +17,7 @@ import { assertIdFree, errorReply, run } from './run.ts';
 export async function handleModern(request: JsonRpcRequest, ctx: Context, notes: CallNotes): Promise<JsonRpcResponse | undefined> {
   const { id, method } = request;
   const refuse = (refusal: Refusal, error: unknown): JsonRpcResponse => {
+    if (ctx.app.strict !== 'off') checkModernRefusal(refusal, request, ctx);
     const reply = errorReply(id, error, ctx);
     if ('error' in reply) reply[REFUSAL] = refusal;
     return reply;
@@ -27,6 +29,7 @@ export async function handleModern(request: JsonRpcRequest, ctx: Context, notes:
     return refuse('envelope', error);
   }
   const mismatch = ctx.headers ? checkModernHeaders(ctx.headers, request) : undefined;
+  if (!mismatch && ctx.app.strict !== 'off') checkRequest(request, ctx, 'modern', envelope.logLevel);
   if (mismatch) return refuse('headers', mismatch);
   let version: ModernVersion;
   try {

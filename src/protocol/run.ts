@@ -15,6 +15,7 @@ import {
 } from './messages.ts';
 import type { MethodHandler } from './methods.ts';
 import type { Session } from './session.ts';
+import { holdProgressToken } from './strict/checks.ts';
 import { featuresOf, type ProtocolVersion, type VersionFeatures } from './versions.ts';
 
 /** How a request runs: its revision, and the level at which it gets log messages (none if undefined). */
@@ -54,6 +55,9 @@ export async function run(
   const call = new RequestCall(id, params, ctx, notes, mode);
   const controller = call.controller;
   session.track(id, controller);
+  // Strict mode: a 2026-07-28 request names its own log level; an earlier one has the session's, if asked for.
+  const release =
+    ctx.app.strict === 'off' ? undefined : holdProgressToken(params, ctx, mode.version, call.features.modern ? mode.logLevel() : undefined);
   // A transport that can no longer deliver the reply closes the session: nothing new starts.
   if (session.closed) session.cancel(id, 'the transport closed');
   try {
@@ -65,6 +69,7 @@ export async function run(
     return call.cancelled ? undefined : errorReply(id, error, ctx);
   } finally {
     call.settled = true;
+    release?.();
     session.untrack(id, controller);
   }
 }

@@ -2,6 +2,7 @@ import { CancelledError } from '../errors.ts';
 import type { InitializeEraVersion } from './versions.ts';
 import type { LogLevel } from './logging.ts';
 import type { RequestId } from './messages.ts';
+import type { ClientRecord } from './strict/record.ts';
 
 /**
  * Per-connection protocol state: one per stdio process, one per HTTP session, one per POST in
@@ -17,6 +18,9 @@ export class Session {
   private negotiated: InitializeEraVersion | undefined;
   /** Threshold for `notifications/message`; MCP leaves the default to the server. */
   private level: LogLevel = 'info';
+  private levelAsked = false;
+  /** MCP_STRICT: what strict mode remembers of this client (undefined with it off). */
+  client: ClientRecord | undefined;
   private ended = false;
   /** Requests in flight, by id, so `notifications/cancelled` can abort them. */
   private readonly inFlight = new Map<RequestId, AbortController>();
@@ -48,6 +52,12 @@ export class Session {
 
   setLogLevel(level: LogLevel): void {
     this.level = level;
+    this.levelAsked = true;
+  }
+
+  /** The level the client asked for with logging/setLevel; undefined if it never asked. */
+  get askedLogLevel(): LogLevel | undefined {
+    return this.levelAsked ? this.level : undefined;
   }
 
   /** Ended: nothing new starts. */

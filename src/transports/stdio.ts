@@ -4,6 +4,7 @@ import { ErrorCode } from '../protocol/errors.ts';
 import { handleText } from '../protocol/handle.ts';
 import { errorResponse, parseErrorResponse, type OutgoingMessage, type Reply } from '../protocol/messages.ts';
 import { Session } from '../protocol/session.ts';
+import { fault, summarize } from '../protocol/strict/faults.ts';
 import { LineReader } from './line-reader.ts';
 
 export interface StdioOptions {
@@ -67,6 +68,14 @@ export function serveStdio(options: StdioOptions): StdioServer {
       case 'line':
         return track(handleText(event.text, ctx));
       case 'invalid-utf8':
+        if (app.strict !== 'off') {
+          fault(
+            { app, session, transport: 'stdio', deliver: write, logLevel: session.askedLogLevel },
+            'stdio.not-json-line',
+            session.version,
+            '[not UTF-8]',
+          );
+        }
         return write(parseErrorResponse('the message is not valid UTF-8'));
       case 'oversize':
         return write(
@@ -89,6 +98,7 @@ export function serveStdio(options: StdioOptions): StdioServer {
     if (abort) session.close(reason);
     await Promise.allSettled([...pending]);
     session.close(reason);
+    if (app.strict !== 'off') summarize(app, session, { transport: 'stdio', reason });
     await flush(output);
     resolveDone();
     return done;

@@ -13,7 +13,8 @@ import { LegacySseEndpoint, MESSAGES_PATH } from './legacy-sse.ts';
 import { hostHeaderProblem, Perimeter } from './perimeter.ts';
 import { answerClientError, sendHealth, sendMetrics } from './plain-pages.ts';
 import { sendEmpty, sendJson, sendRpcError } from './reply.ts';
-import { SessionStore } from './sessions.ts';
+import { type HttpSession, SessionStore } from './sessions.ts';
+import { sessionEnded } from './strict-http.ts';
 import { StreamRegistry } from './sse.ts';
 import { SessionStreams } from './session-streams.ts';
 import { StreamablePost, type Caller } from './streamable.ts';
@@ -95,6 +96,8 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
     log,
     clock,
     budget,
+    // Strict mode: one summary line per session, and a fault for one the client never ended.
+    ...(app.strict !== 'off' ? { onEnd: (session: HttpSession, reason: string) => sessionEnded(app, session, reason) } : {}),
   });
   const streams = new StreamRegistry({
     maxStreams: options.maxSseStreams,
@@ -141,7 +144,7 @@ export function createHttpTransport(options: HttpOptions): HttpTransport {
 
   const common = { app, store, maxBodyBytes: options.maxBodyBytes, streams, clock };
   const streamable = new StreamablePost({ ...common, stateless: options.stateless });
-  const sessionStreams = new SessionStreams({ store, stateless: options.stateless, streams, clock, post: streamable });
+  const sessionStreams = new SessionStreams({ app, store, stateless: options.stateless, streams, clock, post: streamable });
   const legacy = new LegacySseEndpoint(common);
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

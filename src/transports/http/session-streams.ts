@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../clock.ts';
+import type { ServerApp } from '../../protocol/context.ts';
 import { eraOf } from '../../protocol/era.ts';
 import { ErrorCode } from '../../protocol/errors.ts';
 import { featuresOf, isSupportedVersion } from '../../protocol/versions.ts';
@@ -8,12 +9,14 @@ import { type Headers, sendEmpty, sendRpcError, sendUnavailable, sendUnsupported
 import { acceptance, header } from './request.ts';
 import type { HttpSession, SessionStore } from './sessions.ts';
 import { SseSink, type StreamRegistry } from './sse.ts';
+import { checkHeaders, reportSessionIdMissing } from './strict-http.ts';
 import { type Caller, mcpHeadersOf, type StreamablePost } from './streamable.ts';
 
 export const ALLOW = 'GET, POST, DELETE';
 export const STATELESS_ALLOW = 'POST';
 
 export interface SessionStreamsOptions {
+  app: ServerApp;
   store: SessionStore;
   stateless: boolean;
   streams: StreamRegistry;
@@ -84,16 +87,28 @@ export class SessionStreams {
     const sessionId = header(req, 'mcp-session-id');
     const refused = this.sessionlessRefusal(req, res, sessionId, method, headers);
     if (refused) return undefined;
-    if (method === 'GET' && !acceptance(header(req, 'accept')).sse) {
+    const strict = this.options.app.strict !== 'off';
+    const accept = acceptance(header(req, 'accept'));
+    if (method === 'GET' && !accept.sse) {
+      if (strict) checkHeaders(req, accept, { app: this.options.app, key: caller.key, session: undefined, revision: undefined }, method);
       sendRpcError(res, 406, ErrorCode.ServerError, 'Not Acceptable: Accept must allow text/event-stream', headers);
       return undefined;
     }
     if (sessionId === undefined) {
+      if (strict) reportSessionIdMissing(req, this.options.app, caller.key, undefined);
       sendRpcError(res, 400, ErrorCode.ServerError, 'Bad Request: Mcp-Session-Id header is required', headers);
       return undefined;
     }
     const session = this.options.post.session(sessionId, caller);
     if (!session) sendRpcError(res, 404, ErrorCode.SessionNotFound, 'Session not found', headers);
+    else if (strict) {
+      const scene = { app: this.options.app, key: caller.key, session, revision: session.protocol.version };
+      const refusal = checkHeaders(req, accept, scene, method);
+      if (refusal) {
+        sendRpcError(res, refusal.status, ErrorCode.ServerError, refusal.message, headers);
+        return undefined;
+      }
+    }
     return session;
   }
 

@@ -92,6 +92,8 @@ export interface SessionStoreOptions {
   clock: Clock;
   /** The replay logs' budget, shared by every session (and split by owner). */
   budget: EventBudget;
+  /** Told of every session that ends, with why (strict mode's summary). */
+  onEnd?: (session: HttpSession, reason: string) => void;
 }
 
 /** Why a session could not be made. */
@@ -167,6 +169,7 @@ export class SessionStore {
     else this.held.delete(session.owner);
     session.close(reason);
     this.options.log.debug('session closed', { session: id.slice(0, 8), reason });
+    this.options.onEnd?.(session, reason);
   }
 
   sweep(now = this.options.clock.now()): void {

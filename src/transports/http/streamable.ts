@@ -12,6 +12,7 @@ import { readMessage } from './message.ts';
 import { type Headers, sendRpcError, sendUnavailable, sendUnsupportedVersion } from './reply.ts';
 import { type Acceptance, acceptance, header } from './request.ts';
 import { HttpSession, type SessionStore } from './sessions.ts';
+import { checkHeaders, reportSessionIdMissing } from './strict-http.ts';
 import type { StreamRegistry, StreamSlot } from './sse.ts';
 
 export interface StreamableOptions {
@@ -68,6 +69,8 @@ export class StreamablePost {
     const { headers } = caller;
     const accept = acceptance(header(req, 'accept'));
     if (!accept.json && !accept.sse) {
+      if (options.app.strict !== 'off')
+        checkHeaders(req, accept, { app: options.app, key: caller.key, session: undefined, revision: undefined }, 'POST');
       return sendRpcError(
         res,
         406,
@@ -81,7 +84,9 @@ export class StreamablePost {
     const { message } = read;
     const mcpHeaders = mcpHeadersOf(req);
 
+    const strict = options.app.strict !== 'off';
     if (eraOf(message, mcpHeaders) === 'modern') {
+      if (strict && this.strictRefused(req, res, accept, caller, undefined, '2026-07-28')) return;
       // No session, no initialize; a subscription is nothing but a stream, so it needs a slot first.
       let slot: StreamSlot | undefined;
       if (isObject(message) && message.method === 'subscriptions/listen' && 'id' in message) {
@@ -101,12 +106,14 @@ export class StreamablePost {
       return sendUnsupportedVersion(res, version, headers);
     }
     if (options.stateless) {
+      if (strict && this.strictRefused(req, res, accept, caller, undefined, version ?? DEFAULT_HTTP_VERSION)) return;
       const protocol = new Session({ stateless: true, version: version ?? DEFAULT_HTTP_VERSION, scope: this.scopes.of(caller.key) });
       return this.dispatch(res, message, accept, caller, mcpHeaders, { protocol, session: undefined });
     }
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) {
       if (!isInitialize(message)) {
+        if (strict) reportSessionIdMissing(req, options.app, caller.key, message);
         return sendRpcError(
           res,
           400,
@@ -115,6 +122,7 @@ export class StreamablePost {
           headers,
         );
       }
+      if (strict && this.strictRefused(req, res, accept, caller, undefined, requestedVersion(message))) return;
       const noRoom = options.store.reserve(caller.key);
       if (noRoom) return sendUnavailable(res, noRoom, headers);
       const opens = new HttpSession('streamable', caller.key, options.store.eventBudget, options.clock);
@@ -122,7 +130,22 @@ export class StreamablePost {
     }
     const session = this.session(sessionId, caller);
     if (!session) return sendRpcError(res, 404, ErrorCode.SessionNotFound, 'Session not found', headers);
+    if (strict && this.strictRefused(req, res, accept, caller, session, session.protocol.version)) return;
     return this.dispatch(res, message, accept, caller, mcpHeaders, { protocol: session.protocol, session });
+  }
+
+  /** MCP_STRICT: the POST's headers against the revision in use; true when a refusal was sent (reject). */
+  private strictRefused(
+    req: IncomingMessage,
+    res: ServerResponse,
+    accept: Acceptance,
+    caller: Caller,
+    session: HttpSession | undefined,
+    revision: string | undefined,
+  ): boolean {
+    const refusal = checkHeaders(req, accept, { app: this.options.app, key: caller.key, session, revision }, 'POST');
+    if (refusal) sendRpcError(res, refusal.status, ErrorCode.ServerError, refusal.message, caller.headers);
+    return refusal !== undefined;
   }
 
   /** A session the caller may use: it exists, is open, and was opened with the caller's key. */
@@ -185,6 +208,12 @@ export class StreamablePost {
     if (noRoom) return sendUnavailable(res, noRoom, caller.headers);
     exchange.finish(reply, opened ? { 'mcp-session-id': opens.id } : undefined);
   }
+}
+
+/** The version an initialize asks for, when this server serves it (strict mode reads rules by it). */
+function requestedVersion(message: unknown): string | undefined {
+  const params = isObject(message) && isObject(message.params) ? message.params : undefined;
+  return isInitializeEraVersion(params?.protocolVersion) ? params.protocolVersion : undefined;
 }
 
 function isInitialize(message: unknown): boolean {
