@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRelayApp } from '../src/app.ts';
-import { silentLogger } from '../src/log.ts';
+import { createLogger, type Logger, silentLogger } from '../src/log.ts';
 import type { JsonObject, JsonRpcNotification } from '../src/protocol/messages.ts';
 import { ManualClock } from './clock.ts';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
@@ -29,9 +29,9 @@ test.after(async () => {
   await upstream.close();
 });
 
-async function session(env: Record<string, string> = {}, sleep = virtualSleep(clock)): Promise<Harness> {
+async function session(env: Record<string, string> = {}, sleep = virtualSleep(clock), log: Logger = silentLogger): Promise<Harness> {
   const config = testConfig({ OPENAI_BASE_URL: upstream.baseUrl, OPENAI_MODEL: 'gpt-test', ...env });
-  const relay = createRelayApp(config, silentLogger, { clock, sleep, random: () => 0.5 });
+  const relay = createRelayApp(config, log, { clock, sleep, random: () => 0.5 });
   relays.push(relay);
   const h = new Harness(relay.app);
   await h.initialize();
@@ -190,7 +190,8 @@ test('cancelling a background call sends POST /responses/{id}/cancel (without wa
 });
 
 test('a streamed background call cancelled mid-stream also cancels upstream', async () => {
-  const h = await session();
+  const lines: string[] = [];
+  const h = await session({}, virtualSleep(clock), createLogger({ write: (line) => void lines.push(line) }));
   upstream.next({ type: 'background', held: true, pieces: ['a'] });
   const reply = h.send({
     jsonrpc: '2.0',
@@ -200,6 +201,8 @@ test('a streamed background call cancelled mid-stream also cancels upstream', as
   });
   await eventually(() => upstream.background.responses.size === 1, 'the response exists');
   await eventually(() => [...upstream.background.responses.values()][0]!.readers.size === 1, 'the relay is reading its stream');
+  // Mid-stream: the relay has read the response's id from its first event.
+  await eventually(() => lines.some((l) => l.includes('background response created')), 'the relay knows the response');
   await h.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'bg-2' } });
   await eventually(() => upstream.background.cancelled.length === 1, 'the upstream was told to cancel');
   assert.is(await reply, undefined);
