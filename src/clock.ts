@@ -1,3 +1,4 @@
+import type { CancelSignal } from './cancel.ts';
 /**
  * Time as the server's timers see it. Everything that waits or expires takes a Clock, so a
  * test can move time itself and assert on what the code decided, not on how long the
@@ -23,7 +24,7 @@ export const systemClock: Clock = {
 };
 
 /** Waits `ms` on the clock; rejects with the signal's reason if it aborts first. */
-export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+export type Sleep = (ms: number, signal: CancelSignal) => Promise<void>;
 
 export function sleepOn(clock: Clock): Sleep {
   return (ms, signal) =>

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../src/cancel.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../src/log.ts';
@@ -32,7 +33,7 @@ test.after(async () => {
 });
 
 /** A virtual sleep: records the wait and moves the clock on by it (deadline timers fire on the way). */
-const virtualSleep = (ms: number, signal: AbortSignal): Promise<void> => {
+const virtualSleep = (ms: number, signal: CancelSignal): Promise<void> => {
   waits.push(ms);
   clock.advance(ms);
   return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();

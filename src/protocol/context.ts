@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { Telemetry } from '../telemetry.ts';
@@ -69,7 +70,7 @@ export interface CallContext {
   readonly version: ProtocolVersion;
   readonly features: VersionFeatures;
   /** Aborted when the request is cancelled (reason: CancelledError) or by `abort`. */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   /** Aborts the request's own work with a reason of the tool's (a deadline); the reply still goes out. */
   abort(reason: Error): void;
   /** True once the client or transport cancelled the request: no reply will be sent. */
@@ -125,7 +126,7 @@ export type RemoteState =
 
 export interface RemoteWork {
   /** Reads the work's state; its result shaped for `features`. Throws when the upstream cannot be asked. */
-  read(ref: string, features: VersionFeatures, signal: AbortSignal): Promise<RemoteState>;
+  read(ref: string, features: VersionFeatures, signal: CancelSignal): Promise<RemoteState>;
   /** Asks the upstream to stop the work; resolves with its state afterwards. */
-  cancel(ref: string, features: VersionFeatures, signal: AbortSignal): Promise<RemoteState>;
+  cancel(ref: string, features: VersionFeatures, signal: CancelSignal): Promise<RemoteState>;
 }

@@ -1,3 +1,4 @@
+import { CallCancel, type CancelSignal } from '../cancel.ts';
 import { CancelledError } from '../errors.ts';
 import type { CallContext, CallNotes, Context, ServerApp } from './context.ts';
 import { ErrorCode, WireError } from './errors.ts';
@@ -79,7 +80,7 @@ export async function run(
  * its own (thousands of slow calls each keep one while the upstream thinks).
  */
 class RequestCall implements CallContext {
-  readonly controller = new AbortController();
+  readonly controller = new CallCancel();
   readonly features: VersionFeatures;
   readonly progressToken: string | number | undefined;
   readonly app: ServerApp;
@@ -108,14 +109,14 @@ class RequestCall implements CallContext {
     this.clientCapabilities = mode.clientCapabilities;
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): CancelSignal {
+    return this.controller;
   }
 
   /** Only a cancel (CancelledError) silences a request; a tool's own abort (its deadline) does not. */
   get cancelled(): boolean {
-    const { signal } = this.controller;
-    return signal.aborted && signal.reason instanceof CancelledError;
+    const { controller } = this;
+    return controller.aborted && controller.reason instanceof CancelledError;
   }
 
   get owner(): string {

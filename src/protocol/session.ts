@@ -1,3 +1,4 @@
+import type { Abortable } from '../cancel.ts';
 import { CancelledError } from '../errors.ts';
 import type { InitializeEraVersion } from './versions.ts';
 import type { LogLevel } from './logging.ts';
@@ -23,7 +24,7 @@ export class Session {
   client: ClientRecord | undefined;
   private ended = false;
   /** Requests in flight, by id, so `notifications/cancelled` can abort them. */
-  private readonly inFlight = new Map<RequestId, AbortController>();
+  private readonly inFlight = new Map<RequestId, Abortable>();
   /** Stateless: the caller's requests in flight across all its POSTs. */
   private readonly scope: CancelScope | undefined;
 
@@ -74,12 +75,12 @@ export class Session {
     return this.inFlight.has(id);
   }
 
-  track(id: RequestId, controller: AbortController): void {
+  track(id: RequestId, controller: Abortable): void {
     this.inFlight.set(id, controller);
     this.scope?.add(id, controller);
   }
 
-  untrack(id: RequestId, controller: AbortController): void {
+  untrack(id: RequestId, controller: Abortable): void {
     if (this.inFlight.get(id) === controller) this.inFlight.delete(id);
     this.scope?.remove(id, controller);
   }
@@ -111,14 +112,14 @@ export class Session {
  * of that key with that id on this process.
  */
 export class CancelScope {
-  private readonly byId = new Map<RequestId, Set<AbortController>>();
+  private readonly byId = new Map<RequestId, Set<Abortable>>();
   private readonly onEmpty: () => void;
 
   constructor(onEmpty: () => void = () => undefined) {
     this.onEmpty = onEmpty;
   }
 
-  add(id: RequestId, controller: AbortController): void {
+  add(id: RequestId, controller: Abortable): void {
     let set = this.byId.get(id);
     if (!set) {
       set = new Set();
@@ -127,7 +128,7 @@ export class CancelScope {
     set.add(controller);
   }
 
-  remove(id: RequestId, controller: AbortController): void {
+  remove(id: RequestId, controller: Abortable): void {
     const set = this.byId.get(id);
     if (!set?.delete(controller)) return;
     if (set.size === 0) this.byId.delete(id);

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel.ts';
 import type { KeyRing } from '../keys.ts';
 import { perKeyCap } from '../keys.ts';
 import type { Limiter, Refusal, Release } from './limiter.ts';
@@ -39,7 +40,7 @@ export class Admission {
   }
 
   /** A slot, a refusal, or (a waiting call pushed out of a full queue) a rejection with PushedOut. */
-  slot(caller: string | undefined, signal: AbortSignal): Promise<Release> | Turnaway {
+  slot(caller: string | undefined, signal: CancelSignal): Promise<Release> | Turnaway {
     const { limiter, keys } = this.options;
     const policy = keys.policy(caller);
     // With one key (or none) the global limits alone apply: its share is the whole server.

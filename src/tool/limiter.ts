@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel.ts';
 /**
  * Upstream slots shared fairly between callers (API keys). At most `maxActive` calls run at
  * once; more wait, each caller in a queue of its own, and a freed slot goes to the callers'
@@ -79,7 +80,7 @@ export class Limiter {
     return caller ? caller.running + caller.waiting.size : 0;
   }
 
-  acquire(name: string, signal: AbortSignal, share: CallerShare): Promise<Release> | Refusal {
+  acquire(name: string, signal: CancelSignal, share: CallerShare): Promise<Release> | Refusal {
     if (signal.aborted) return Promise.reject(signal.reason);
     const caller = this.callerOf(name, share.weight);
     const inFlight = caller.running + caller.waiting.size;

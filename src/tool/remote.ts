@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel.ts';
 import type { Clock } from '../clock.ts';
 import type { RemoteState, RemoteWork } from '../protocol/context.ts';
 import { capitalize } from '../protocol/progress.ts';
@@ -17,7 +18,7 @@ const READ_BUDGET_MS = 30_000;
  * call counts its usage.
  */
 export function remoteWork(upstream: () => Upstream, clock: Clock): RemoteWork {
-  const ask = async (ref: string, features: VersionFeatures, signal: AbortSignal, how: 'read' | 'cancel'): Promise<RemoteState> => {
+  const ask = async (ref: string, features: VersionFeatures, signal: CancelSignal, how: 'read' | 'cancel'): Promise<RemoteState> => {
     const background = upstream().background;
     if (!background) return { state: 'gone' };
     const budget = { signal, deadline: clock.now() + READ_BUDGET_MS };

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../cancel.ts';
 import type { Clock } from '../../clock.ts';
 import type { JsonRpcNotification } from '../messages.ts';
 import { type TaskOutcome, type TaskView, withRelatedTask } from './task.ts';
@@ -81,7 +82,7 @@ export class TaskRecord implements TaskView {
   }
 
   /** Resolves once the task is terminal; rejects with the signal's reason if it aborts first. */
-  settled(signal?: AbortSignal): Promise<void> {
+  settled(signal?: CancelSignal): Promise<void> {
     if (this.terminal) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (): void => {

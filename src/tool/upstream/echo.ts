@@ -17,7 +17,7 @@ export function createEchoUpstream(): Upstream {
   return {
     name: 'echo',
     async complete(call: UpstreamCall, options: CompleteOptions): Promise<Completion> {
-      options.signal.throwIfAborted();
+      if (options.signal.aborted) throw options.signal.reason;
       const { prompt, images, system } = promptOf(call);
       let text = images > 0 ? `${prompt} [${images} image${images === 1 ? '' : 's'}]` : prompt;
       const previous = call.api === 'responses' ? call.body.previous_response_id : undefined;
@@ -37,7 +37,7 @@ export function createEchoUpstream(): Upstream {
       if (options.onText) {
         for (const piece of text.match(/\S+\s*|\s+/g) ?? []) {
           await new Promise<void>((resolve) => setImmediate(resolve));
-          options.signal.throwIfAborted();
+          if (options.signal.aborted) throw options.signal.reason;
           options.onText(piece);
         }
       }

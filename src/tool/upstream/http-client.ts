@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../cancel.ts';
 import { Writable } from 'node:stream';
 import type { Clock } from '../../clock.ts';
 import { DeadlineExceeded, retryAfterMs, statusAdvice, statusSummary, UpstreamError, upstreamMessageOf, type Redactor } from './errors.ts';
@@ -26,7 +27,7 @@ export interface HttpClientOptions {
 
 /** What one call allows: its signal (cancel, deadline) and when it must be over (epoch ms, on the clock). */
 export interface CallBudget {
-  signal: AbortSignal;
+  signal: CancelSignal;
   deadline: number;
   /** An event stream silent this long counts as a broken connection (undici's body timeout); default: the deadline. */
   idleMs?: number;

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../cancel.ts';
 import type { UpstreamError } from './errors.ts';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import type { ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
@@ -58,7 +59,7 @@ export interface RetryNotice {
 
 export interface CompleteOptions {
   /** Aborted when the call is cancelled, or (with a DeadlineExceeded reason) out of time. */
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** When the call as a whole must be over (epoch ms, on the app's clock). */
   deadline: number;
   /** When set, the upstream streams and each new piece of text is passed here as it arrives. */
@@ -82,9 +83,9 @@ export type BackgroundState =
 
 /** Background responses read and cancelled by id: what any replica needs to answer for a task. */
 export interface BackgroundResponses {
-  read(responseId: string, budget: { signal: AbortSignal; deadline: number }): Promise<BackgroundState>;
+  read(responseId: string, budget: { signal: CancelSignal; deadline: number }): Promise<BackgroundState>;
   /** Asks the upstream to stop; resolves with where the response stands afterwards. */
-  cancel(responseId: string, budget: { signal: AbortSignal; deadline: number }): Promise<BackgroundState>;
+  cancel(responseId: string, budget: { signal: CancelSignal; deadline: number }): Promise<BackgroundState>;
 }
 
 /** Where prompts go: the OpenAI-compatible HTTP API, or the offline echo. */

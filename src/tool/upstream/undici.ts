@@ -6,6 +6,7 @@
  * and NO_PROXY check EnvHttpProxyAgent makes when no proxy is configured.
  */
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from '../../cancel.ts';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import requestApi from 'undici/lib/api/api-request.js';
@@ -23,14 +24,21 @@ export function createDispatcher(options: { keepAliveTimeout: number; keepAliveM
   return proxied ? new EnvHttpProxyAgent(options) : new Agent(options);
 }
 
-export function request(dispatcher: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
-  return requestApi.call(dispatcher, options);
+/**
+ * A request's options, its signal a CancelSignal: undici reads only `aborted`, `reason` and
+ * add/removeEventListener('abort') of it (lib/api/abort-signal.js), which a request's
+ * CallCancel has, so it is handed over as the AbortSignal undici's types name.
+ */
+export type UpstreamRequest = Omit<Dispatcher.RequestOptions, 'signal'> & { signal: CancelSignal };
+
+export function request(dispatcher: Dispatcher, options: UpstreamRequest): Promise<Dispatcher.ResponseData> {
+  return requestApi.call(dispatcher, options as Dispatcher.RequestOptions);
 }
 
 export function stream(
   dispatcher: Dispatcher,
-  options: Dispatcher.RequestOptions,
+  options: UpstreamRequest,
   factory: Dispatcher.StreamFactory,
 ): Promise<Dispatcher.StreamData> {
-  return streamApi.call(dispatcher, options, factory);
+  return streamApi.call(dispatcher, options as Dispatcher.RequestOptions, factory);
 }
