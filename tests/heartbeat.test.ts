@@ -161,9 +161,13 @@ test('a background response says whether it is queued or being worked on', async
   upstream.next({ type: 'background', held: true, pieces: ['done'] });
   const reply = h.callTool({ prompt: 'x', model: 'o3-pro' }, { progressToken: 'bg' });
   await eventually(() => [...upstream.background.responses.values()][0]?.readers.size === 1, 'the relay reads the stream');
-  await eventually(() => clock.pending > 1, 'the relay has seen the in_progress event');
-  clock.advance(15_000);
-  assert.match(String(progressOf(h.notifications).at(-1)?.message), /^The model is working on the background response \(15 s so far\)\.$/);
+  // The relay reads the stream in its own time: beat until it has seen the in_progress event.
+  const last = () => String(progressOf(h.notifications).at(-1)?.message);
+  await eventually(() => {
+    clock.advance(15_000);
+    return last().startsWith('The model is working');
+  }, 'a heartbeat after the in_progress event');
+  assert.match(last(), /^The model is working on the background response \(15 s so far\)\.$/);
   upstream.background.finish();
   resultOf(await reply);
 });

@@ -56,6 +56,8 @@ test('stdio, 2025-11-25: a task answered at once, its progress on stdout after t
   const beat = await child.waitFor((m) => m.method === 'notifications/progress' && child.messages.indexOf(m) > at);
   assert.equal((beat.params as any)._meta, { [RELATED]: { taskId } });
   assert.is((beat.params as any).progressToken, 'tp');
+  // Heartbeats can come before the call reaches the upstream: release it once it is there.
+  await eventually(() => upstream.held === 1, 'the call is held upstream');
   upstream.release();
   const result = await child.request({ id: 'r', method: 'tasks/result', params: { taskId } });
   assert.is((result.result as any).structuredContent.text, 'stdio task');
