@@ -370,6 +370,98 @@ test('a fault report names the rule, MUST or SHOULD, the revision and section, a
   assert.match(report.message, /string\(48\)/);
 });
 
+test('review: no Accept header at all is a fault (report serves it, reject 406s it)', async () => {
+  for (const mode of MODES) {
+    const id = await session(mode);
+    const headers = jsonHeaders({ 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' });
+    delete headers.accept;
+    const res = await raw(servers[mode].server.url, { headers, body: rpc('tools/list') });
+    assert.is(res.status, mode === 'reject' ? 406 : 200);
+    assertReported(servers[mode].lines, 'http.accept-missing');
+    servers[mode].lines.length = 0;
+  }
+});
+
+test('review: a long id is remembered by a hash (bounded memory) and its reuse still reported', async () => {
+  const id = await session('report');
+  const long = 'x'.repeat(10_000);
+  await post('report', id, rpc('ping', undefined, long));
+  assert.equal(faultRules(servers.report.lines), []);
+  await post('report', id, rpc('ping', undefined, long));
+  assertReported(servers.report.lines, 'client.request-id-reused');
+  assert.ok(
+    servers.report.lines.every((l) => l.length < 2000),
+    'the report shows the id cut short',
+  );
+});
+
+test('review: no false faults for legal moves (token reused after its request was cancelled, a late cancel, ping without a session, an error response without id, modern ids on stdio)', async () => {
+  const id = await session('report');
+  upstream.next({ type: 'held' }, { type: 'held' });
+  const first = post('report', id, call('t1', { prompt: 'a' }, { progressToken: 'T' }));
+  await eventually(() => upstream.held >= 1, 'the first call upstream');
+  await post('report', id, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 't1' } });
+  const second = post('report', id, call('t2', { prompt: 'b' }, { progressToken: 'T' }));
+  await eventually(() => upstream.held >= 2, 'the second call upstream');
+  upstream.release(2);
+  await first;
+  await second;
+  await post('report', id, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 't2' } });
+  await post('report', id, { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+  const url = servers.report.server.url;
+  assert.is((await raw(url, { headers: jsonHeaders(), body: rpc('ping') })).status, 400);
+  assert.equal(faultRules(servers.report.lines), []);
+  const p = stdio('report');
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+  assert.ok((await p.request({ id: 1, method: 'server/discover', params: { _meta: meta } })).result);
+  await p.initialize('2025-06-18');
+  p.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+  assert.ok((await p.request({ id: 1, method: 'tools/list' })).result, 'a modern id does not count against the session');
+  p.child.stdin.end();
+  await eventually(() => p.stderr.includes('"client faults this session"'), 'the summary');
+  assert.equal(stdioFaults(p), []);
+});
+
+test('review: reports never show prompts, arguments, _meta values or raw lines; a repeated fault is logged sparingly, counted always', async () => {
+  const id = await session('report');
+  await post(
+    'report',
+    id,
+    rpc('tools/call', { name: 'generate', arguments: 'my password is hunter2', _meta: { authorization: 'Bearer sk-secret-token' } }, 1),
+  );
+  await post('report', id, rpc('tools/call', { name: 'generate', arguments: { name: 'secret-name' } }, 2));
+  const all = servers.report.lines.join('');
+  for (const secret of ['hunter2', 'sk-secret', 'secret-name']) assert.not.ok(all.includes(secret), `${secret} is not shown`);
+  servers.report.lines.length = 0;
+  for (let n = 0; n < 10; n++) await post('report', id, rpc('resources/list', undefined, `r${n}`));
+  assert.is(faultRules(servers.report.lines).length, 5, 'the 1st, 2nd, 3rd, 4th and 8th');
+  const p = stdio('report');
+  p.child.stdin.write('Authorization: Bearer sk-proj-do-not-log\n');
+  await stdioReported(p, 'stdio.not-json-line');
+  assert.not.ok(p.stderr.includes('sk-proj'), 'a raw line is shown as its length');
+});
+
+test('review: a 2025-03-26 client batching its first initialize; an invalid 2026-07-28 log level', async () => {
+  const url = servers.report.server.url;
+  const res = await raw(url, { headers: jsonHeaders(), body: [initializeBody('2025-03-26')] });
+  assert.is(res.status, 400);
+  assertReported(servers.report.lines, 'client.initialize-in-batch');
+  servers.report.lines.length = 0;
+  const V = '2026-07-28';
+  const bad = await raw(url, {
+    headers: jsonHeaders({ 'mcp-protocol-version': V, 'mcp-method': 'tools/list' }),
+    body: rpc('tools/list', {
+      _meta: {
+        'io.modelcontextprotocol/protocolVersion': V,
+        'io.modelcontextprotocol/clientCapabilities': {},
+        'io.modelcontextprotocol/logLevel': 'verbose',
+      },
+    }),
+  });
+  assert.is(bad.status, 400);
+  assertReported(servers.report.lines, 'client.log-level-invalid');
+});
+
 test('README lists every rule, in its table, with what reject does', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   for (const rule of RULE_IDS) assert.ok(readme.includes(`| \`${rule}\` |`), `${rule} in README's table`);

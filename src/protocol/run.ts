@@ -56,12 +56,14 @@ export async function run(
   const call = new RequestCall(id, params, ctx, notes, mode);
   const controller = call.controller;
   session.track(id, controller);
-  // Strict mode: a 2026-07-28 request names its own log level; an earlier one has the session's, if asked for.
-  const release =
-    ctx.app.strict === 'off' ? undefined : holdProgressToken(params, ctx, mode.version, call.features.modern ? mode.logLevel() : undefined);
-  // A transport that can no longer deliver the reply closes the session: nothing new starts.
-  if (session.closed) session.cancel(id, 'the transport closed');
+  let release: (() => void) | undefined;
   try {
+    // Strict mode: a 2026-07-28 request names its own log level; an earlier one has the session's, if asked for.
+    if (ctx.app.strict !== 'off') {
+      release = holdProgressToken(params, id, ctx, mode.version, call.features.modern ? mode.logLevel() : undefined);
+    }
+    // A transport that can no longer deliver the reply closes the session: nothing new starts.
+    if (session.closed) session.cancel(id, 'the transport closed');
     const result = await handler(params, call);
     if (call.cancelled) return undefined;
     return resultResponse(id, mode.decorate ? mode.decorate(result) : result);

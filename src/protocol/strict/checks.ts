@@ -15,6 +15,7 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
+  type RequestId,
 } from '../messages.ts';
 import { type FaultScene, fault, recordOf } from './faults.ts';
 import type { RuleId } from './rules.ts';
@@ -69,6 +70,8 @@ export function checkInvalid(value: unknown, ctx: Context, era: Era): void {
 
 /** A response: this server sends no requests, so it answers none. Refused over Streamable HTTP in `reject`. */
 export function checkResponse(value: unknown, ctx: Context, era: Era): JsonRpcResponse | undefined {
+  // An error answering something the client could not read has no id to match (the spec allows it).
+  if (isObject(value) && 'error' in value && (value.id === null || value.id === undefined)) return undefined;
   const refuse = report(ctx, era, 'client.response-unknown-id', value, false);
   if (!refuse || ctx.origin?.transport !== 'streamable-http') return undefined;
   return errorResponse(null, {
@@ -83,14 +86,16 @@ export function checkNotification(message: JsonRpcNotification, ctx: Context, er
   if (session.stateless) return;
   const record = recordOf(session);
   if (message.method === 'notifications/initialized') {
-    record.initialized = true;
+    // Before initialize it initializes nothing.
+    if (session.initialized) record.initialized = true;
     return;
   }
   if (message.method !== 'notifications/cancelled') return;
   const requestId = message.params?.requestId;
-  if (!isRequestId(requestId)) return;
+  // A request in flight may be cancelled, whatever id it reuses (2026-07-28 may reuse answered ones).
+  if (!isRequestId(requestId) || session.has(requestId)) return;
   if (requestId === record.initializeId) report(ctx, era, 'client.cancel-initialize', message, false);
-  else if (!session.has(requestId) && !record.knowsId(requestId)) report(ctx, era, 'client.cancel-unknown-request', message, false);
+  else if (!record.knowsId(requestId)) report(ctx, era, 'client.cancel-unknown-request', message, false);
 }
 
 /** A request, before it is served: the lifecycle and id rules (their refusals are the core's own). */
@@ -103,9 +108,11 @@ export function checkRequest(request: JsonRpcRequest, ctx: Context, era: Era, lo
   if (session.stateless) return;
   const record = recordOf(session);
   // 2026-07-28 forbids only ids in flight; earlier revisions any id used before in the session.
-  const usedBefore = record.useId(id);
-  if (era === 'modern') return;
-  if (usedBefore && !session.has(id)) fault(scene, 'client.request-id-reused', revision, request);
+  if (era === 'modern') {
+    record.useModernId(id);
+    return;
+  }
+  if (record.useId(id) && !session.has(id)) fault(scene, 'client.request-id-reused', revision, request);
   if (method === 'initialize') {
     record.initializeId ??= id;
     return;
@@ -122,6 +129,14 @@ export function checkRequest(request: JsonRpcRequest, ctx: Context, era: Era, lo
 /** A batch the revision in use does not take (the core refuses it). */
 export function checkBatch(items: unknown[], ctx: Context, era: Era): void {
   const version = ctx.session.version;
+  if (version === undefined && era !== 'modern') {
+    // Before initialize: a 2025-03-26 client batching its initialize, or requests before it.
+    const init = items.find((item) => isObject(item) && item.method === 'initialize');
+    const requested = isObject(init) && isObject(init.params) ? init.params.protocolVersion : undefined;
+    if (init) fault(sceneOf(ctx, false), 'client.initialize-in-batch', typeof requested === 'string' ? requested : undefined, init);
+    else report(ctx, era, 'client.request-before-initialize', items, false);
+    return;
+  }
   if (era === 'modern' || (version !== undefined && version !== '2025-03-26' && version !== '2024-11-05')) {
     report(ctx, era, 'client.batch-unsupported', items, false);
   }
@@ -141,26 +156,42 @@ export function checkAnswered(request: JsonRpcRequest, reply: JsonRpcResponse | 
 
 /**
  * A request's progress token: its type, and that no other request in flight on the session
- * carries it. Returns what to call when the request ends (releases the token), if anything.
+ * carries it. Returns what to call when the request ends: it releases the token and keeps the
+ * id known for a cancel racing the answer.
  */
-export function holdProgressToken(params: JsonObject, ctx: Context, revision: string, logLevel?: LogLevel): (() => void) | undefined {
+export function holdProgressToken(params: JsonObject, id: RequestId, ctx: Context, revision: string, logLevel?: LogLevel): () => void {
+  const { session } = ctx;
+  const record = session.stateless ? undefined : recordOf(session);
+  const modern = revision === MODERN_REVISION;
+  const ended = (): void => record?.ended(id, modern);
   const meta = params._meta;
-  if (!isObject(meta) || !('progressToken' in meta)) return undefined;
+  if (!isObject(meta) || !('progressToken' in meta)) return ended;
   const token = meta.progressToken;
   const scene = sceneOf(ctx, true, logLevel);
-  if (!(typeof token === 'string' || (typeof token === 'number' && Number.isSafeInteger(token)))) {
+  if (!(typeof token === 'string' || (typeof token === 'number' && Number.isInteger(token)))) {
     fault(scene, 'client.progress-token-invalid', revision, { _meta: meta });
-    return undefined;
+    return ended;
   }
-  const { session } = ctx;
-  if (session.stateless) return undefined;
-  const record = recordOf(session);
-  if (record.holdToken(token)) fault(scene, 'client.progress-token-reused', revision, { _meta: meta });
-  return () => record.releaseToken(token);
+  if (!record) return ended;
+  if (record.holdToken(token, id, (holder) => session.has(holder))) fault(scene, 'client.progress-token-reused', revision, { _meta: meta });
+  return () => {
+    record.releaseToken(token, id);
+    ended();
+  };
 }
 
 /** A 2026-07-28 request refused at its envelope or its headers: reported with its rule. */
 export function checkModernRefusal(step: string, request: JsonRpcRequest, ctx: Context): void {
-  if (step === 'envelope') report(ctx, 'modern', 'modern.envelope-missing', request);
-  else if (step === 'headers') report(ctx, 'modern', 'modern.header-mismatch', { ...request, headers: ctx.headers });
+  if (step === 'headers') {
+    report(ctx, 'modern', 'modern.header-mismatch', { ...request, headers: ctx.headers });
+    return;
+  }
+  if (step !== 'envelope') return;
+  const meta = request.params?._meta;
+  const complete =
+    isObject(meta) &&
+    typeof meta['io.modelcontextprotocol/protocolVersion'] === 'string' &&
+    isObject(meta['io.modelcontextprotocol/clientCapabilities']);
+  if (!complete) report(ctx, 'modern', 'modern.envelope-missing', request);
+  else if ('io.modelcontextprotocol/logLevel' in meta) report(ctx, 'modern', 'client.log-level-invalid', request);
 }

@@ -13,6 +13,8 @@ export type Refuses = 'already' | 'yes' | 'http' | 'no';
 
 export interface Rule {
   readonly keyword: Keyword;
+  /** Where a revision's text uses another keyword. */
+  readonly keywords?: Partial<Record<ProtocolVersion, Keyword>>;
   /** The revisions whose text states the rule. */
   readonly revisions: readonly ProtocolVersion[];
   /** Where in the spec (the revision's docs/specification/<rev>/ path, and the section). */
@@ -34,7 +36,7 @@ export const RULES = {
   'client.message-invalid': {
     keyword: 'MUST',
     revisions: ALL,
-    section: 'basic/index § Messages',
+    section: 'basic/index § Messages (2024-11-05: basic/messages)',
     sentence: 'All messages between MCP clients and servers MUST follow the JSON-RPC 2.0 specification.',
     refuses: 'already',
     refusal: '-32600 Invalid Request (-32700 for text that is not JSON)',
@@ -85,7 +87,8 @@ export const RULES = {
     keyword: 'MUST',
     revisions: ['2025-06-18', '2025-11-25', '2026-07-28'],
     section: 'basic/transports § Sending Messages to the Server (stdio: § stdio)',
-    sentence: 'The body of the POST request MUST be a single JSON-RPC request, notification, or response.',
+    sentence:
+      'The body of the POST request MUST be a single JSON-RPC request, notification, or response. (2026-07-28: The body of the HTTP POST MUST be a single JSON-RPC request or notification.)',
     refuses: 'already',
     refusal: '-32600 Invalid Request (HTTP 400)',
   },
@@ -112,7 +115,7 @@ export const RULES = {
     section: 'basic/utilities/progress § Progress Flow',
     sentence: 'Progress tokens MUST be a string or integer value.',
     refuses: 'no',
-    refusal: 'reported only (the call runs without progress)',
+    refusal: 'reported only',
   },
   'client.progress-token-reused': {
     keyword: 'MUST',
@@ -124,6 +127,7 @@ export const RULES = {
   },
   'client.response-unknown-id': {
     keyword: 'MUST',
+    keywords: { '2026-07-28': 'MUST NOT' },
     revisions: ALL,
     section: 'basic/index § Responses (2026-07-28: basic/transports § Sending Messages)',
     sentence:
@@ -133,7 +137,8 @@ export const RULES = {
   },
   'client.capability-not-negotiated': {
     keyword: 'MUST',
-    revisions: ALL,
+    keywords: { '2024-11-05': 'SHOULD', '2025-03-26': 'SHOULD' },
+    revisions: INIT_ERA,
     section: 'basic/lifecycle § Operation',
     sentence:
       'Both parties MUST: respect the negotiated protocol version; only use capabilities that were successfully negotiated. (SHOULD before 2025-06-18.)',
@@ -141,7 +146,7 @@ export const RULES = {
     refusal: '-32601 Method not found',
   },
   'client.log-level-invalid': {
-    keyword: 'SHOULD',
+    keyword: 'schema',
     revisions: ALL,
     section: 'server/utilities/logging § Error Handling',
     sentence: 'Servers SHOULD return standard JSON-RPC errors for common failure cases: Invalid log level: -32602 (Invalid params).',
@@ -162,9 +167,9 @@ export const RULES = {
     revisions: ['2025-03-26', '2025-06-18', '2025-11-25'],
     section: 'basic/transports § Session Management',
     sentence:
-      'Clients that no longer need a particular session SHOULD send an HTTP DELETE to the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session.',
+      'Clients that no longer need a particular session (e.g., because the user is leaving the client application) SHOULD send an HTTP DELETE to the MCP endpoint with the Mcp-Session-Id header, to explicitly terminate the session.',
     refuses: 'no',
-    refusal: 'reported when the session expires or is evicted without a DELETE',
+    refusal: 'reported when the session expires, with no stream open, without a DELETE',
   },
   'http.accept-missing': {
     keyword: 'MUST',
@@ -172,7 +177,7 @@ export const RULES = {
     section: 'basic/transports § Sending Messages to the Server',
     sentence: 'The client MUST include an Accept header, listing both application/json and text/event-stream as supported content types.',
     refuses: 'yes',
-    refusal: '406 Not Acceptable (in every mode when neither type is accepted)',
+    refusal: '406 Not Acceptable (in every mode when neither type is accepted; no Accept header at all is served in report)',
   },
   'http.protocol-version-missing': {
     keyword: 'MUST',
@@ -220,9 +225,9 @@ export const RULES = {
   'modern.header-mismatch': {
     keyword: 'MUST',
     revisions: MODERN,
-    section: 'basic/transports § Standard Request Headers',
+    section: 'basic/transports/streamable-http § Sending Messages, § Server Validation',
     sentence:
-      'The client MUST include the request metadata headers on each POST request; servers MUST reject requests where the values specified in the headers do not match the corresponding values in the request body.',
+      'The client MUST include the request metadata headers on each POST request. Servers that process the request body MUST reject requests where the values specified in the headers do not match the corresponding values in the request body.',
     refuses: 'already',
     refusal: '400 Bad Request with -32020 HeaderMismatch',
   },

@@ -167,9 +167,10 @@ export class SessionStore {
     const left = this.heldBy(session.owner) - 1;
     if (left > 0) this.held.set(session.owner, left);
     else this.held.delete(session.owner);
+    // Told before the session closes, while its streams are still there to be seen.
+    this.options.onEnd?.(session, reason);
     session.close(reason);
     this.options.log.debug('session closed', { session: id.slice(0, 8), reason });
-    this.options.onEnd?.(session, reason);
   }
 
   sweep(now = this.options.clock.now()): void {

@@ -113,7 +113,8 @@ export class StreamablePost {
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined) {
       if (!isInitialize(message)) {
-        if (strict) reportSessionIdMissing(req, options.app, caller.key, message);
+        // A ping may come before any session (the spec allows it); anything else is missing its session.
+        if (strict && !isPing(message)) reportSessionIdMissing(req, options.app, caller.key, message);
         return sendRpcError(
           res,
           400,
@@ -214,6 +215,10 @@ export class StreamablePost {
 function requestedVersion(message: unknown): string | undefined {
   const params = isObject(message) && isObject(message.params) ? message.params : undefined;
   return isInitializeEraVersion(params?.protocolVersion) ? params.protocolVersion : undefined;
+}
+
+function isPing(message: unknown): boolean {
+  return isObject(message) && message.method === 'ping';
 }
 
 function isInitialize(message: unknown): boolean {

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { ServerApp } from '../../protocol/context.ts';
+import { isObject } from '../../protocol/messages.ts';
 import type { Session } from '../../protocol/session.ts';
 import { fault, summarize } from '../../protocol/strict/faults.ts';
 import type { RuleId } from '../../protocol/strict/rules.ts';
@@ -62,7 +63,9 @@ export function checkHeaders(
   scene: HttpScene,
   method: 'POST' | 'GET' | 'DELETE',
 ): StrictRefusal | undefined {
-  const wanted = method === 'POST' ? accept.json && accept.sse : method === 'GET' ? accept.sse : true;
+  // No Accept header at all allows anything, but the rule asks for one that lists the types.
+  const listed = (header(req, 'accept') ?? '').trim() !== '';
+  const wanted = method === 'DELETE' || (listed && (method === 'POST' ? accept.json && accept.sse : accept.sse));
   if (!wanted && report(scene, 'http.accept-missing', shown(req, ['accept']))) {
     return {
       status: 406,
@@ -79,7 +82,8 @@ export function checkHeaders(
     report(scene, 'http.protocol-version-missing', shown(req, ['mcp-protocol-version']));
     return undefined;
   }
-  if (sent !== negotiated && report(scene, 'http.protocol-version-mismatch', shown(req, ['mcp-protocol-version']))) {
+  // A DELETE is only reported: refusing it would keep alive the session the client is ending.
+  if (sent !== negotiated && report(scene, 'http.protocol-version-mismatch', shown(req, ['mcp-protocol-version'])) && method !== 'DELETE') {
     return {
       status: 400,
       message: `Bad Request: MCP-Protocol-Version ${JSON.stringify(sent.slice(0, 40))} is not the version this session negotiated, ${negotiated} (MCP_STRICT=reject)`,
@@ -88,8 +92,21 @@ export function checkHeaders(
   return undefined;
 }
 
-/** A request without Mcp-Session-Id where the server requires one (refused with 400 in every mode). */
+/**
+ * A request without Mcp-Session-Id where the server requires one (refused with 400 in every
+ * mode); a batch carrying initialize is that fault instead (2025-03-26 lets batches be, not initialize in one).
+ */
 export function reportSessionIdMissing(req: IncomingMessage, app: ServerApp, key: string, offending: unknown): void {
+  const init = Array.isArray(offending) ? offending.find((item) => isObject(item) && item.method === 'initialize') : undefined;
+  if (isObject(init)) {
+    const requested = isObject(init.params) ? init.params.protocolVersion : undefined;
+    report(
+      { app, key, session: undefined, revision: typeof requested === 'string' ? requested : undefined },
+      'client.initialize-in-batch',
+      init,
+    );
+    return;
+  }
   report({ app, key, session: undefined, revision: undefined }, 'http.session-id-missing', {
     ...shown(req, ['mcp-session-id']),
     body: offending,
@@ -98,7 +115,9 @@ export function reportSessionIdMissing(req: IncomingMessage, app: ServerApp, key
 
 /** A session ended: one summary line; a session the client never deleted is a fault of its own. */
 export function sessionEnded(app: ServerApp, session: HttpSession, reason: string): void {
-  const abandoned = session.kind === 'streamable' && (reason.startsWith('expired') || reason.startsWith('evicted'));
+  // Only a session that went quiet with no stream open was left behind: eviction is the server's
+  // choice, and a client holding a GET stream still needs its session.
+  const abandoned = session.kind === 'streamable' && reason.startsWith('expired') && session.stream === undefined;
   if (abandoned) {
     report({ app, key: session.owner, session, revision: session.protocol.version }, 'client.session-not-deleted', {
       session: session.id.slice(0, 8),
