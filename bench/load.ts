@@ -1,6 +1,8 @@
 /** Load generation for the benchmarks: MCP clients over Streamable HTTP, and direct upstream calls. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 
 export interface LoadResult {
@@ -173,35 +175,63 @@ export function memoryOf(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-/** Starts a server process and resolves once it prints `"port":N` (or `listening N`) on stdout or stderr. */
+let started = 0;
+
+/**
+ * Starts a server process and resolves once it prints `"port":N` (or `listening N`) on stdout or
+ * stderr. Its stderr goes to a file, as a deployment's log does (journald, a container's log
+ * driver, `2>>relay.log`): read back by this process, every log line would wake the load
+ * generator, and charge the relay that logs for a cost that lands in its client.
+ */
 export async function startProcess(
   command: string,
   args: string[],
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; port: number; stop(): Promise<void> }> {
-  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logPath = join(tmpdir(), `bench-${process.pid}-${++started}.log`);
+  const log = openSync(logPath, 'w');
+  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', log] });
+  closeSync(log);
   const port = await new Promise<number>((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start: ${seen}`)), 15_000);
-    const look = (chunk: Buffer): void => {
-      if (seen.length < 20_000) seen += chunk.toString();
-      const match = /"port":(\d+)|listening (\d+)/.exec(seen);
+    const done = (): void => {
+      clearTimeout(timer);
+      clearInterval(poll);
+    };
+    const look = (text: string): void => {
+      const match = /"port":(\d+)|listening (\d+)/.exec(text);
       if (match) {
-        clearTimeout(timer);
+        done();
         resolve(Number(match[1] ?? match[2]));
       }
     };
-    child.stdout!.on('data', look);
-    child.stderr!.on('data', look);
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${seen}`)));
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`${args.join(' ')} did not start: ${seen}${readFileSync(logPath, 'utf8').slice(0, 20_000)}`));
+    }, 15_000);
+    const poll = setInterval(() => look(readFileSync(logPath, 'utf8').slice(0, 20_000)), 10);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (seen.length < 20_000) seen += chunk.toString();
+      look(seen);
+    });
+    child.on('exit', (code) => {
+      done();
+      reject(new Error(`${args.join(' ')} exited with ${code}: ${seen}${readFileSync(logPath, 'utf8').slice(0, 20_000)}`));
+    });
   });
   return {
     child,
     port,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        if (child.exitCode !== null) {
+          rmSync(logPath, { force: true });
+          return resolve();
+        }
+        child.once('exit', () => {
+          rmSync(logPath, { force: true });
+          resolve();
+        });
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();
       }),

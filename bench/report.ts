@@ -4,7 +4,7 @@ import { LABELS, type Name } from './contestants.ts';
 import { type LoadResult, percentile } from './load.ts';
 
 export interface Figures {
-  options: { rounds: number; seconds: number; cold: number; slowClients: number; slowCalls: number; held: number };
+  options: { rounds: number; seconds: number; cold: number; slowClients: number; slowCalls: number; held: number; warm: number };
   loads: Record<Name, Record<number, LoadResult[]>>;
   idle: Record<Name, number[]>;
   settled: Record<Name, number[]>;
@@ -177,10 +177,10 @@ export function report(f: Figures): { text: string; errors: number } {
       0,
     );
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.versions.node}, ${process.platform}`;
-  const { rounds, seconds, cold } = f.options;
+  const { rounds, seconds, cold, warm } = f.options;
   const text = [
     `Run on ${new Date().toISOString().slice(0, 10)}: ${machine}.`,
-    `Command: \`npm run bench -- --rounds ${rounds} --seconds ${seconds} --cold ${cold} --slow-calls ${slowCalls}\`. Contestants: ${names.map((n) => LABELS[n]).join(', ')}. Errors across all runs: ${errors}.`,
+    `Command: \`npm run bench -- --rounds ${rounds} --seconds ${seconds} --warm ${warm} --cold ${cold} --slow-calls ${slowCalls}\`. Contestants: ${names.map((n) => LABELS[n]).join(', ')}. Errors across all runs: ${errors}.`,
     '',
     ...lines,
     '',

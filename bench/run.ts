@@ -25,6 +25,7 @@ const options = {
   slowClients: flag('slow-clients', 1000),
   slowCalls: flag('slow-calls', 10),
   held: flag('held', 1000),
+  warm: flag('warm', 3),
 };
 const root = new URL('../', import.meta.url).pathname;
 const CONCURRENCY = [1, 16, 64];
@@ -52,6 +53,13 @@ async function main(): Promise<void> {
   const load = (port: number, headers: Record<string, string>, clients: number, more: Partial<McpLoadOptions> = {}) =>
     mcpLoad({ url: `http://127.0.0.1:${port}`, headers, clients, durationMs: options.seconds * 1000, warmupMs: 1000, ...more });
 
+  // Every contestant runs the same unmeasured load first, so that each figure is taken in the
+  // steady state a long-running service is in: without it, the first scenario (c=1) measured how
+  // fast V8 tiers up each relay's code (the interpreter and the optimizing compiler), which
+  // grows with the code a call runs, rather than what a call costs.
+  const warmUp = (port: number, headers: Record<string, string>, more: Partial<McpLoadOptions> = {}) =>
+    options.warm > 0 ? load(port, headers, 64, { ...more, durationMs: options.warm * 1000, warmupMs: 0 }) : Promise.resolve();
+
   // --- throughput, latency, overhead, RSS: the three contestants, rotating ------------------------
   for (let round = 0; round < options.rounds; round++) {
     figures.direct.push(await directLoad(upstreamUrl(fast.port), options.seconds * 1000, 500));
@@ -64,6 +72,7 @@ async function main(): Promise<void> {
         await settle(10_000);
         figures.settled[name].push(memoryOf(server.child.pid!).rss);
       }
+      await warmUp(server.port, headersFor(name));
       for (const clients of CONCURRENCY) {
         const result = await load(server.port, headersFor(name), clients, { pid: server.child.pid! });
         append(figures.loads[name], clients, result);
@@ -88,6 +97,7 @@ async function main(): Promise<void> {
       const { env, load: extra } = variants[variant]!;
       const server = await serveOurs(fast.port, env);
       await settle(500);
+      await warmUp(server.port, headersFor('ours'), extra);
       for (const clients of [1, 64]) {
         const result = await load(server.port, headersFor('ours'), clients, { ...extra, pid: server.child.pid! });
         figures.variants[variant] = figures.variants[variant] ?? {};
