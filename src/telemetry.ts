@@ -87,20 +87,10 @@ export class Telemetry {
       if (report.key !== undefined) this.keyCalls.inc({ key: keyLabel(report.key), outcome: report.outcome });
     }
     if (!this.log.enabled('info')) return;
-    this.log.info('request', {
-      transport: report.transport,
-      method: report.method.slice(0, 100),
-      id: typeof report.id === 'string' ? report.id.slice(0, 100) : report.id,
-      tool: report.tool,
-      status: report.status,
-      outcome: report.outcome,
-      duration_ms: Math.round(report.durationMs * 10) / 10,
-      upstream_status: report.upstreamStatus,
-      attempts: report.attempts,
-      key: report.key,
-      ...(report.task !== undefined ? { task: shortTaskId(report.task) } : {}),
-      ...(this.log.enabled('debug') && report.prompt !== undefined ? { prompt: report.prompt.slice(0, 2000) } : {}),
-    });
+    // Written on the next tick: the transport writes the reply in the same run of microtasks
+    // that returned it, so the line is formatted and written after the reply is on its way
+    // and costs the client no latency (at c=1, about 10% of the relay's overhead).
+    process.nextTick(logRequest, this.log, report);
   }
 
   taskEnded(report: TaskReport): void {
@@ -161,4 +151,21 @@ function shortTaskId(id: string): string {
  */
 function keyLabel(name: string): string {
   return name.includes(':') ? 'other' : name;
+}
+
+function logRequest(log: Logger, report: RequestReport): void {
+  log.info('request', {
+    transport: report.transport,
+    method: report.method.slice(0, 100),
+    id: typeof report.id === 'string' ? report.id.slice(0, 100) : report.id,
+    tool: report.tool,
+    status: report.status,
+    outcome: report.outcome,
+    duration_ms: Math.round(report.durationMs * 10) / 10,
+    upstream_status: report.upstreamStatus,
+    attempts: report.attempts,
+    key: report.key,
+    ...(report.task !== undefined ? { task: shortTaskId(report.task) } : {}),
+    ...(log.enabled('debug') && report.prompt !== undefined ? { prompt: report.prompt.slice(0, 2000) } : {}),
+  });
 }

@@ -79,18 +79,23 @@ test('one JSON line per request on stderr: method, tool, status, duration, upstr
   assert.not.ok(all.includes('sk-upstream-never-logged'), 'never the upstream key');
 });
 
+/** A request's log line is written once its reply is on its way, on the next tick. */
+const afterReply = () => new Promise((resolve) => setImmediate(resolve));
+
 test('the prompt is logged only at debug; text format for people', async () => {
   const debugLines: string[] = [];
   const debug = testApp({ MCP_UPSTREAM: 'echo' }, createLogger({ level: 'debug', write: (l) => void debugLines.push(l) }));
   const h = new Harness(debug.app);
   await h.initialize();
   await h.callTool({ prompt: SECRET_PROMPT });
+  await afterReply();
   assert.ok(debugLines.some((l) => l.includes(SECRET_PROMPT)));
   const textLines: string[] = [];
   const text = testApp({ MCP_UPSTREAM: 'echo' }, createLogger({ format: 'text', write: (l) => void textLines.push(l) }));
   const t = new Harness(text.app);
   await t.initialize();
   await t.callTool({ prompt: 'x' });
+  await afterReply();
   const line = textLines.find((l) => l.includes('method=tools/call'))!;
   assert.match(
     line,
@@ -104,6 +109,7 @@ test('client-chosen values cannot inject terminal escapes into text logs, and lo
   const t = new Harness(text.app);
   await t.initialize();
   await t.send({ jsonrpc: '2.0', id: `\u001b]0;owned\u0007${'z'.repeat(500)}`, method: '\u001b[31mFAKE\u001b[0m' });
+  await afterReply();
   const line = textLines.find((l) => l.includes('FAKE'))!;
   assert.not.ok(line.includes('\u001b'), 'no raw escape character');
   assert.match(line, /method="\\u001b\[31mFAKE/);
