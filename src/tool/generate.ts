@@ -67,7 +67,8 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
     }
 
     const maxTokens = minDefined(options.maxTokens, options.keys.policy(caller)?.maxTokens);
-    const upstreamCall = buildCall(checked.args, { ...options, maxTokens });
+    // The options themselves unless a key's policy lowers the bound: no copy of them per call.
+    const upstreamCall = buildCall(checked.args, maxTokens === options.maxTokens ? options : { ...options, maxTokens });
     const background = upstreamCall.api === 'responses' && upstreamCall.background === true;
     // The request's own signal carries both the client's cancel and, through ctx.abort, the deadline.
     const timeoutMs = background ? options.backgroundTimeoutMs : options.timeoutMs;

@@ -7,12 +7,10 @@ export type Headers = Record<string, string | number | string[]>;
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Headers = {}): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...(bodyUnread(res) ? { ...headers, connection: 'close' } : headers),
-  });
+  const out: Headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' };
+  Object.assign(out, headers);
+  if (bodyUnread(res)) out.connection = 'close';
+  res.writeHead(status, out);
   res.end(text);
 }
 

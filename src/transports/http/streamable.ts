@@ -25,6 +25,9 @@ export interface StreamableOptions {
 }
 
 /** Who is asking, as the server has established it. */
+/** Where a request without an API key's name came from (MCP_AUTH=none): one object for all. */
+const ANONYMOUS = { transport: 'streamable-http' } as const;
+
 export interface Caller {
   /** The API key's name ('' with MCP_AUTH=none). */
   key: string;
@@ -190,7 +193,7 @@ export class StreamablePost {
       app: this.options.app,
       session: protocol,
       notify: (m) => exchange.notify(m),
-      origin: { transport: 'streamable-http', ...(caller.key ? { key: caller.key } : {}) },
+      origin: caller.key ? { transport: 'streamable-http', key: caller.key } : ANONYMOUS,
       headers: mcpHeaders,
       // A session's GET stream carries what comes after a reply (a task's progress); stateless has none.
       ...(session ? { home: (m) => session.stream?.send(JSON.stringify(m)) } : {}),
