@@ -78,22 +78,29 @@ const SECRET_RUN = 12;
 export function createRedactor(secrets: readonly (string | undefined)[]): Redactor {
   // Every 12-character window of every secret: a text window found here starts a run to remove.
   const windows = new Set<string>();
+  // The windows' first two characters, as numbers: most positions of a text are passed over on
+  // this without cutting a window out of it (the relay checks every upstream request id).
+  const starts = new Set<number>();
   for (const secret of secrets) {
     if (!secret || secret.length < SECRET_RUN) continue;
-    for (let i = 0; i + SECRET_RUN <= secret.length; i++) windows.add(secret.slice(i, i + SECRET_RUN));
+    for (let i = 0; i + SECRET_RUN <= secret.length; i++) {
+      windows.add(secret.slice(i, i + SECRET_RUN));
+      starts.add(pairAt(secret, i));
+    }
   }
+  const isWindow = (text: string, at: number): boolean => starts.has(pairAt(text, at)) && windows.has(text.slice(at, at + SECRET_RUN));
   return (text) => {
     let out = text;
     if (windows.size > 0 && out.length >= SECRET_RUN) {
       let result = '';
       let copied = 0;
       for (let i = 0; i + SECRET_RUN <= out.length; ) {
-        if (!windows.has(out.slice(i, i + SECRET_RUN))) {
+        if (!isWindow(out, i)) {
           i++;
           continue;
         }
         let end = i + SECRET_RUN;
-        while (end < out.length && windows.has(out.slice(end - SECRET_RUN + 1, end + 1))) end++;
+        while (end < out.length && isWindow(out, end - SECRET_RUN + 1)) end++;
         result += `${out.slice(copied, i)}[redacted]`;
         copied = end;
         i = end;
@@ -103,6 +110,8 @@ export function createRedactor(secrets: readonly (string | undefined)[]): Redact
     return out.replace(/(sk|rk|pk)-[A-Za-z0-9_*.-]{6,}/gi, '$1-[redacted]');
   };
 }
+
+const pairAt = (text: string, at: number): number => text.charCodeAt(at) * 65536 + text.charCodeAt(at + 1);
 
 /**
  * Pulls the human-readable message out of an error body (OpenAI's shape and common others),
