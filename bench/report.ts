@@ -4,14 +4,24 @@ import { LABELS, type Name } from './contestants.ts';
 import { type LoadResult, percentile } from './load.ts';
 
 export interface Figures {
-  options: { rounds: number; seconds: number; cold: number; slowClients: number; slowCalls: number; held: number; warm: number };
+  options: {
+    rounds: number;
+    seconds: number;
+    cold: number;
+    slowClients: number;
+    slowCalls: number;
+    slowRounds: number;
+    held: number;
+    warm: number;
+  };
   loads: Record<Name, Record<number, LoadResult[]>>;
   idle: Record<Name, number[]>;
   settled: Record<Name, number[]>;
   peak: Record<Name, number[]>;
   direct: LoadResult[];
   variants: Record<string, Record<number, LoadResult[]>>;
-  slow: Partial<Record<Name, { result: LoadResult; peak: number }>>;
+  /** Each run of the many-slow-calls test, per contestant (`--slow-rounds`, alternating). */
+  slow: Partial<Record<Name, { result: LoadResult; peak: number }[]>>;
   cold: Record<'ours' | 'sdk', { init: number[]; call: number[] }>;
   bareStart: number[];
   /** Bare node: spawn to its reply to one stdio line. */
@@ -59,18 +69,16 @@ export function report(f: Figures): { text: string; errors: number } {
   lines.push(row('RSS at idle, 0.5 s after start (MiB)', (n) => median(f.idle[n]), 1));
   lines.push(row('RSS at idle, 10 s after start (MiB)', (n) => median(f.settled[n]), 1));
   lines.push(row('RSS peak under load, c up to 64 (MiB)', (n) => median(f.peak[n]), 1));
-  const slow = (name: Name) => f.slow[name]!;
+  const slow = (name: Name) => {
+    const runs = f.slow[name]!;
+    return { ...summary(runs.map((r) => r.result)), peak: median(runs.map((r) => r.peak)) };
+  };
   const { slowClients, slowCalls } = f.options;
   lines.push(
-    row(
-      `${slowClients} clients × ${slowCalls} calls, upstream answers after 1 s: throughput (calls/s)`,
-      (n) => slow(n).result.calls / slow(n).result.seconds,
-      0,
-      'x',
-    ),
+    row(`${slowClients} clients × ${slowCalls} calls, upstream answers after 1 s: throughput (calls/s)`, (n) => slow(n).throughput, 0, 'x'),
   );
-  lines.push(row('same: latency p50 (ms)', (n) => percentile(slow(n).result.latencies, 50)));
-  lines.push(row('same: latency p99 (ms)', (n) => percentile(slow(n).result.latencies, 99)));
+  lines.push(row('same: latency p50 (ms)', (n) => slow(n).p50));
+  lines.push(row('same: latency p99 (ms)', (n) => slow(n).p99));
   lines.push(row('same: RSS peak (MiB)', (n) => slow(n).peak, 1));
 
   const coldInit = { ours: median(f.cold.ours.init), sdk: median(f.cold.sdk.init) };
@@ -129,8 +137,8 @@ export function report(f: Figures): { text: string; errors: number } {
     ],
     [
       '1000 slow calls: p50 at most 1.03x the ceiling relay’s',
-      percentile(slow('ours').result.latencies, 50) <= 1.03 * percentile(slow('ceiling').result.latencies, 50),
-      ratio(percentile(slow('ours').result.latencies, 50), percentile(slow('ceiling').result.latencies, 50)),
+      slow('ours').p50 <= 1.03 * slow('ceiling').p50,
+      ratio(slow('ours').p50, slow('ceiling').p50),
     ],
     [
       '1000 slow calls: RSS peak at most 1.1x the ceiling relay’s',
@@ -171,7 +179,7 @@ export function report(f: Figures): { text: string; errors: number } {
   ];
 
   const errors =
-    names.reduce((sum, n) => sum + [1, 16, 64].reduce((s, c) => s + best(n, c).errors, 0) + slow(n).result.errors, 0) +
+    names.reduce((sum, n) => sum + [1, 16, 64].reduce((s, c) => s + best(n, c).errors, 0) + slow(n).errors, 0) +
     Object.values(f.variants).reduce(
       (sum, byClients) => sum + Object.values(byClients).reduce((s, runs) => s + summary(runs).errors, 0),
       0,
