@@ -188,7 +188,7 @@ export function report(f: Figures): { text: string; errors: number } {
   const { rounds, seconds, cold, warm } = f.options;
   const text = [
     `Run on ${new Date().toISOString().slice(0, 10)}: ${machine}.`,
-    `Command: \`npm run bench -- --rounds ${rounds} --seconds ${seconds} --warm ${warm} --cold ${cold} --slow-calls ${slowCalls}\`. Contestants: ${names.map((n) => LABELS[n]).join(', ')}. Errors across all runs: ${errors}.`,
+    `Command: \`npm run bench -- --rounds ${rounds} --seconds ${seconds} --warm ${warm} --cold ${cold} --slow-calls ${slowCalls} --slow-rounds ${f.options.slowRounds}\`. Contestants: ${names.map((n) => LABELS[n]).join(', ')}. Errors across all runs: ${errors}.`,
     '',
     ...lines,
     '',
