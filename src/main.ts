@@ -59,6 +59,7 @@ async function runStdio(config: Config, log: Logger): Promise<void> {
   await server.done;
   await relay.close();
   log.debug('stdio closed; exiting');
+  await afterPendingTicks();
   process.exit(0);
 }
 
@@ -153,6 +154,7 @@ async function runHttp(config: Config, log: Logger): Promise<void> {
     await http.shutdown(config.shutdownGraceMs);
     await relay.close();
     log.info('stopped');
+    await afterPendingTicks();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -189,5 +191,8 @@ function fail(message: string): void {
   process.stderr.write(`${message}\n`);
   process.exitCode = 1;
 }
+
+/** Requests' log lines are written on the tick after their replies: they go out before the process exits. */
+const afterPendingTicks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 void main();

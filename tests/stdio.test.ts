@@ -31,6 +31,15 @@ function spawnRelay(args: string[] = [], env: Record<string, string> = {}): Stdi
 
 const sdkClients: Client[] = [];
 
+/** The request's log line (written after its reply, on the next tick), from the process's stderr. */
+function requestLogLine(stderr: string, id: string): Record<string, unknown> | undefined {
+  return stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .find((line) => line.msg === 'request' && line.id === id);
+}
+
 async function sdkClient(args: string[], env: Record<string, string>) {
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -146,6 +155,7 @@ test('closing stdin aborts the upstream call, sends no reply and exits 0', async
   await assertAbortedPromptly(request, () => p.child.stdin.end());
   assert.equal(await p.exited, { code: 0, signal: null });
   assert.not.ok(p.messages.some((m) => m.id === 'slow'));
+  assert.is(requestLogLine(p.stderr, 'slow')?.outcome, 'cancelled', 'the call still has its log line');
 });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -164,6 +174,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     assert.is(exit.code, 0);
     assert.ok((await request!.closed).aborted);
     assert.not.ok(p.messages.some((m) => m.id === 'slow'));
+    assert.is(requestLogLine(p.stderr, 'slow')?.outcome, 'cancelled', 'the call still has its log line');
   });
 }
 
