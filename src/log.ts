@@ -112,9 +112,26 @@ function now(): string {
   const ms = Date.now();
   if (ms !== stampedAt) {
     stampedAt = ms;
-    stamp = new Date(ms).toISOString();
+    stamp = isoTimestamp(ms);
   }
   return stamp;
+}
+
+/**
+ * `Date.prototype.toISOString`'s text, with the date and time up to the second formatted once
+ * per second: a quiet server logs each line in a new millisecond, and toISOString cost more
+ * than the rest of a request's line but its serialization.
+ */
+let secondAt = Number.NaN;
+let secondText = '';
+export function isoTimestamp(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== secondAt) {
+    secondAt = second;
+    secondText = new Date(second * 1000).toISOString().slice(0, -4);
+  }
+  const milli = ms - second * 1000;
+  return `${secondText}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 // Characters some log readers take for line ends or terminal controls: C1 controls, NEL
