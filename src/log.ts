@@ -119,8 +119,8 @@ function now(): string {
 
 /**
  * `Date.prototype.toISOString`'s text, with the date and time up to the second formatted once
- * per second: a quiet server logs each line in a new millisecond, and toISOString cost more
- * than the rest of a request's line but its serialization.
+ * per second: a quiet server logs each line in a new millisecond, and toISOString cost about
+ * as much as serializing the line's fields.
  */
 let secondAt = Number.NaN;
 let secondText = '';

@@ -88,8 +88,8 @@ export class Telemetry {
     }
     if (!this.log.enabled('info')) return;
     // Written on the next tick: the transport writes the reply in the same run of microtasks
-    // that returned it, so the line is formatted and written after the reply is on its way
-    // and costs the client no latency (at c=1, about 10% of the relay's overhead).
+    // that returned it, so the line is formatted and written after the reply is on its way,
+    // off the client's path. main() lets pending ticks run before the process exits.
     process.nextTick(logRequest, this.log, report);
   }
 

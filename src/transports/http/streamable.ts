@@ -24,10 +24,10 @@ export interface StreamableOptions {
   clock: Clock;
 }
 
-/** Who is asking, as the server has established it. */
 /** Where a request without an API key's name came from (MCP_AUTH=none): one object for all. */
 const ANONYMOUS = { transport: 'streamable-http' } as const;
 
+/** Who is asking, as the server has established it. */
 export interface Caller {
   /** The API key's name ('' with MCP_AUTH=none). */
   key: string;
