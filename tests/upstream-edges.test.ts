@@ -3,12 +3,14 @@
  * connection, error bodies that never end, keys echoed back in pieces, token limits that are
  * not numbers, and log lines a log reader could split.
  */
-import { Readable } from 'node:stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../src/log.ts';
 import { createRedactor } from '../src/tool/upstream/errors.ts';
-import { readCapped } from '../src/tool/upstream/body.ts';
+import type { Dispatcher } from 'undici';
+import { CallCancel } from '../src/cancel.ts';
+import { requestText, type TextHandler } from '../src/tool/upstream/text-request.ts';
+import { parseHeaders } from '../src/tool/upstream/undici.ts';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
 import { Harness, resultOf, testApp, textOf } from './helpers.ts';
 
@@ -52,17 +54,40 @@ test('a streamed 4xx whose body never ends is read to 64 KiB and answered, not h
   assert.not.match(textOf(result), /did not finish within/);
 });
 
-test('a non-streamed error body past 64 KiB is cut, never padded with NUL bytes', async () => {
+test('a non-streamed error body past 64 KiB is cut, never padded with NUL bytes; an answer past its cap is refused', async () => {
   const chunks = [Buffer.from('a'.repeat(40_000)), Buffer.from('b'.repeat(40_000)), Buffer.from('c'.repeat(40_000))];
-  const text = await readCapped(Readable.from(chunks), 64 * 1024, false);
+  // undici's dispatcher as the relay meets it: connect, status line, body chunks, end.
+  const deliver = (status: number) => {
+    const aborts: unknown[] = [];
+    const dispatcher = {
+      dispatch(_options: unknown, handler: TextHandler) {
+        handler.onConnect((reason) => aborts.push(reason ?? 'aborted'));
+        handler.onHeaders(status, [Buffer.from('content-type'), Buffer.from('text/plain')]);
+        for (const chunk of chunks) if (!handler.onData(chunk)) break;
+        handler.onComplete();
+        return true;
+      },
+    } as unknown as Dispatcher;
+    const answer = requestText(dispatcher, { origin: 'http://x', path: '/', method: 'POST', signal: new CallCancel() }, parseHeaders, {
+      answer: 64 * 1024,
+      error: 64 * 1024,
+    });
+    return { answer, aborts };
+  };
+  const cut = deliver(400);
+  const { text, headers } = await cut.answer;
   assert.is(text.length, 64 * 1024);
   assert.not.ok(text.includes('\u0000'), 'no NUL padding');
   assert.is(text, 'a'.repeat(40_000) + 'b'.repeat(64 * 1024 - 40_000));
-  const refused = await readCapped(Readable.from(chunks), 64 * 1024, true).then(
+  assert.is(headers['content-type'], 'text/plain');
+  assert.is(cut.aborts.length, 1, 'the rest of the error body is not read');
+  const refused = deliver(200);
+  const message = await refused.answer.then(
     () => 'read',
     (error: Error) => error.message,
   );
-  assert.match(refused, /exceeds the size limit/, 'an answer (not an error body) past its cap is refused');
+  assert.match(message, /exceeds the size limit/, 'an answer (not an error body) past its cap is refused');
+  assert.is(refused.aborts.length, 1);
 });
 
 test('an x-request-id that holds the key never reaches the client', async () => {

@@ -2,8 +2,9 @@ import type { CancelSignal } from '../../cancel.ts';
 import { Writable } from 'node:stream';
 import type { Clock } from '../../clock.ts';
 import { DeadlineExceeded, retryAfterMs, statusAdvice, statusSummary, UpstreamError, upstreamMessageOf, type Redactor } from './errors.ts';
-import { errorCode, headerOf, parseJson, readCapped } from './body.ts';
+import { errorCode, headerOf, parseJson } from './body.ts';
 import { SseParser, type StreamEvent } from './sse.ts';
+import { BrokenResponse, requestText, type BodyCaps } from './text-request.ts';
 
 type Undici = typeof import('./undici.ts');
 type Dispatcher = import('./undici.ts').Dispatcher;
@@ -62,6 +63,7 @@ export class UpstreamHttp {
   private readonly origin: string;
   private readonly basePath: string;
   private readonly maxResponseBytes: number;
+  private readonly caps: BodyCaps;
   private readonly jsonHeaders: Record<string, string>;
   private readonly streamHeaders: Record<string, string>;
   private loaded: Promise<Loaded> | undefined;
@@ -74,6 +76,7 @@ export class UpstreamHttp {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+    this.caps = { answer: this.maxResponseBytes, error: ERROR_BODY_CAP };
     // Built once: every call sends the same headers.
     const headers = (accept: string) => ({
       'content-type': 'application/json',
@@ -90,24 +93,16 @@ export class UpstreamHttp {
     // One async frame per call (no wrapper around the work): a frame is memory held while the upstream thinks.
     const { undici, dispatcher } = this.ready ?? (await this.load());
     try {
-      const response = await undici.request(dispatcher, this.requestOptions(method, path, body, call, this.jsonHeaders));
+      const options = this.requestOptions(method, path, body, call, this.jsonHeaders);
+      const response = await requestText(dispatcher, options, undici.parseHeaders, this.caps);
       const requestId = this.requestIdOf(response.headers);
-      const error = response.statusCode >= 400;
-      const cap = error ? ERROR_BODY_CAP : this.maxResponseBytes;
-      let text: string;
-      try {
-        // A declared length within the cap can be read by undici's own (faster) consumer.
-        const declared = Number(headerOf(response.headers, 'content-length'));
-        text = declared >= 0 && declared <= cap ? await response.body.text() : await readCapped(response.body, cap, !error);
-      } catch (failure) {
-        throw failure instanceof UpstreamError || call.signal.aborted
-          ? failure
-          : this.brokenAnswer(failure, response.statusCode, requestId);
-      }
-      if (error) throw this.httpError(response.statusCode, text, requestId, response.headers);
-      return { body: parseJson(text, requestId), status: response.statusCode, requestId };
+      if (response.statusCode >= 400) throw this.httpError(response.statusCode, response.text, requestId, response.headers);
+      return { body: parseJson(response.text, requestId), status: response.statusCode, requestId };
     } catch (error) {
-      throw this.failureOf(call, error);
+      if (error instanceof BrokenResponse && !call.signal.aborted) {
+        throw this.brokenAnswer(error.cause, error.statusCode, this.requestIdOf(error.headers));
+      }
+      throw this.failureOf(call, error instanceof BrokenResponse ? error.cause : error);
     }
   }
 

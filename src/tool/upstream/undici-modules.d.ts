@@ -11,14 +11,13 @@ declare module 'undici/lib/dispatcher/env-http-proxy-agent.js' {
   export default EnvHttpProxyAgentClass;
 }
 
-declare module 'undici/lib/api/api-request.js' {
-  import type { Dispatcher } from 'undici';
-  const request: (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
-  export default request;
-}
-
 declare module 'undici/lib/api/api-stream.js' {
   import type { Dispatcher } from 'undici';
   const stream: (this: Dispatcher, options: Dispatcher.RequestOptions, factory: Dispatcher.StreamFactory) => Promise<Dispatcher.StreamData>;
   export default stream;
+}
+
+declare module 'undici/lib/core/util.js' {
+  const util: { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> };
+  export default util;
 }

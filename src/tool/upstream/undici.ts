@@ -1,7 +1,7 @@
 /**
  * The part of undici this client uses, loaded on the first upstream call: a keep-alive Agent
- * (EnvHttpProxyAgent when a proxy variable is set), and the dispatcher API's `request` and
- * `stream`. Importing these modules rather than undici's index keeps fetch, WebSocket, the
+ * (EnvHttpProxyAgent when a proxy variable is set), its header parser (requests read whole go
+ * straight to the dispatcher: text-request.ts), and the dispatcher API's `stream`. Importing these modules rather than undici's index keeps fetch, WebSocket, the
  * mock and cache layers out of the bundle, and a plain Agent skips the per-request URL parse
  * and NO_PROXY check EnvHttpProxyAgent makes when no proxy is configured.
  */
@@ -9,8 +9,8 @@ import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../../cancel.ts';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';
-import requestApi from 'undici/lib/api/api-request.js';
 import streamApi from 'undici/lib/api/api-stream.js';
+import util from 'undici/lib/core/util.js';
 
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
 
@@ -31,10 +31,6 @@ export function createDispatcher(options: { keepAliveTimeout: number; keepAliveM
  */
 export type UpstreamRequest = Omit<Dispatcher.RequestOptions, 'signal'> & { signal: CancelSignal };
 
-export function request(dispatcher: Dispatcher, options: UpstreamRequest): Promise<Dispatcher.ResponseData> {
-  return requestApi.call(dispatcher, options as Dispatcher.RequestOptions);
-}
-
 export function stream(
   dispatcher: Dispatcher,
   options: UpstreamRequest,
@@ -42,3 +38,6 @@ export function stream(
 ): Promise<Dispatcher.StreamData> {
   return streamApi.call(dispatcher, options as Dispatcher.RequestOptions, factory);
 }
+
+/** Raw response headers as an object, names lower-cased (what `request` hands back). */
+export const parseHeaders = (raw: Buffer[]): Record<string, string | string[] | undefined> => util.parseHeaders(raw);
