@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.ts';
 import { DeadlineExceeded, retryAfterMs, statusAdvice, statusSummary, UpstreamError, upstreamMessageOf, type Redactor } from './errors.ts';
 import { errorCode, headerOf, parseJson } from './body.ts';
 import { SseParser, type StreamEvent } from './sse.ts';
-import { BrokenResponse, requestText, type BodyCaps } from './text-request.ts';
+import { BrokenResponse, headerValue, requestText, type BodyCaps } from './text-request.ts';
 
 type Undici = typeof import('./undici.ts');
 type Dispatcher = import('./undici.ts').Dispatcher;
@@ -94,13 +94,16 @@ export class UpstreamHttp {
     const { undici, dispatcher } = this.ready ?? (await this.load());
     try {
       const options = this.requestOptions(method, path, body, call, this.jsonHeaders);
-      const response = await requestText(dispatcher, options, undici.parseHeaders, this.caps);
-      const requestId = this.requestIdOf(response.headers);
-      if (response.statusCode >= 400) throw this.httpError(response.statusCode, response.text, requestId, response.headers);
-      return { body: parseJson(response.text, requestId), status: response.statusCode, requestId };
+      const { statusCode, rawHeaders, text } = await requestText(dispatcher, options, this.caps);
+      if (statusCode >= 400) {
+        const headers = undici.parseHeaders(rawHeaders);
+        throw this.httpError(statusCode, text, this.requestIdOf(headers), headers);
+      }
+      const requestId = this.plainRequestId(headerValue(rawHeaders, 'x-request-id'));
+      return { body: parseJson(text, requestId), status: statusCode, requestId };
     } catch (error) {
       if (error instanceof BrokenResponse && !call.signal.aborted) {
-        throw this.brokenAnswer(error.cause, error.statusCode, this.requestIdOf(error.headers));
+        throw this.brokenAnswer(error.cause, error.statusCode, this.plainRequestId(headerValue(error.rawHeaders, 'x-request-id')));
       }
       throw this.failureOf(call, error instanceof BrokenResponse ? error.cause : error);
     }
@@ -241,7 +244,10 @@ export class UpstreamHttp {
 
   /** The upstream's request id, for support tickets: only when it is plain and holds no secret. */
   private requestIdOf(headers: ResponseHeaders): string | undefined {
-    const id = headerOf(headers, 'x-request-id');
+    return this.plainRequestId(headerOf(headers, 'x-request-id'));
+  }
+
+  private plainRequestId(id: string | undefined): string | undefined {
     if (id === undefined || !/^[\w.:/+=-]{1,200}$/.test(id)) return undefined;
     return this.options.redact(id) === id ? id : undefined;
   }

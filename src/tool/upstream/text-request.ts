@@ -2,14 +2,10 @@ import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../../cancel.ts';
 import { UpstreamError } from './errors.ts';
 
-type Headers = Record<string, string | string[] | undefined>;
-
-/** undici's header parser (from the lazily loaded part). */
-export type ParseHeaders = (raw: Buffer[]) => Headers;
-
 export interface TextResponse {
   statusCode: number;
-  headers: Headers;
+  /** As undici gives them: name, value, name, value... (parsed only where needed: headerValue, or undici's parser for errors). */
+  rawHeaders: Buffer[];
   text: string;
 }
 
@@ -24,8 +20,17 @@ export class BrokenResponse {
   constructor(
     readonly cause: unknown,
     readonly statusCode: number,
-    readonly headers: Headers,
+    readonly rawHeaders: Buffer[],
   ) {}
+}
+
+/** The first value of the header `name` (lower case), as undici's parser would give it. */
+export function headerValue(rawHeaders: Buffer[], name: string): string | undefined {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const key = rawHeaders[i]!;
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) return rawHeaders[i + 1]!.toString('latin1');
+  }
+  return undefined;
 }
 
 /**
@@ -38,12 +43,11 @@ export class BrokenResponse {
 export function requestText(
   dispatcher: Dispatcher,
   options: Omit<Dispatcher.DispatchOptions, 'signal'> & { signal: CancelSignal },
-  parseHeaders: ParseHeaders,
   caps: BodyCaps,
 ): Promise<TextResponse> {
   return new Promise((resolve, reject) => {
     // undici's core does not read the signal (its `request` API does): the handler listens to it.
-    dispatcher.dispatch(options as Dispatcher.DispatchOptions, new TextHandler(parseHeaders, options.signal, caps, resolve, reject));
+    dispatcher.dispatch(options as Dispatcher.DispatchOptions, new TextHandler(options.signal, caps, resolve, reject));
   });
 }
 
@@ -51,7 +55,7 @@ export function requestText(
 export class TextHandler {
   private abortRequest: ((reason?: Error) => void) | undefined;
   private statusCode = 0;
-  private headers: Headers = {};
+  private rawHeaders: Buffer[] = [];
   private readonly chunks: Buffer[] = [];
   private bytes = 0;
   private cap = 0;
@@ -59,7 +63,6 @@ export class TextHandler {
   private readonly onAbort = (): void => this.abortRequest?.(this.signal.reason as Error);
 
   constructor(
-    private readonly parseHeaders: ParseHeaders,
     private readonly signal: CancelSignal,
     private readonly caps: BodyCaps,
     private readonly resolve: (response: TextResponse) => void,
@@ -77,7 +80,7 @@ export class TextHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     if (statusCode < 200) return true; // informational: the answer is still to come
     this.statusCode = statusCode;
-    this.headers = this.parseHeaders(rawHeaders);
+    this.rawHeaders = rawHeaders;
     this.cap = statusCode >= 400 ? this.caps.error : this.caps.answer;
     return true;
   }
@@ -106,14 +109,14 @@ export class TextHandler {
   }
 
   onError(error: unknown): void {
-    this.fail(this.statusCode === 0 ? error : new BrokenResponse(error, this.statusCode, this.headers));
+    this.fail(this.statusCode === 0 ? error : new BrokenResponse(error, this.statusCode, this.rawHeaders));
   }
 
   private finish(): void {
     if (this.settle()) return;
     const { chunks } = this;
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, this.bytes).toString('utf8');
-    this.resolve({ statusCode: this.statusCode, headers: this.headers, text });
+    this.resolve({ statusCode: this.statusCode, rawHeaders: this.rawHeaders, text });
   }
 
   private fail(error: unknown): void {
