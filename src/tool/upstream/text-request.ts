@@ -36,9 +36,9 @@ export function headerValue(rawHeaders: Buffer[], name: string): string | undefi
 /**
  * A request whose answer is read whole, straight from undici's dispatcher handler: no response
  * stream, no per-request async resource, one promise. undici's `request` builds a Readable and
- * its consumers for a body this client only ever reads to its end, which cost a relay about as
- * much CPU as its own protocol work. Rejects with the failure before the status line, a
- * BrokenResponse after it, or an UpstreamError for an answer past its cap.
+ * its consumers for a body this client only ever reads to its end (about 4 KB of the 39 a call
+ * allocated). Rejects with the failure before the status line, a BrokenResponse after it, or
+ * an UpstreamError for an answer past its cap.
  */
 export function requestText(
   dispatcher: Dispatcher,

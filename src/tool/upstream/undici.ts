@@ -1,9 +1,10 @@
 /**
  * The part of undici this client uses, loaded on the first upstream call: a keep-alive Agent
- * (EnvHttpProxyAgent when a proxy variable is set), its header parser (requests read whole go
- * straight to the dispatcher: text-request.ts), and the dispatcher API's `stream`. Importing these modules rather than undici's index keeps fetch, WebSocket, the
- * mock and cache layers out of the bundle, and a plain Agent skips the per-request URL parse
- * and NO_PROXY check EnvHttpProxyAgent makes when no proxy is configured.
+ * (EnvHttpProxyAgent when a proxy variable is set), its header parser, and the dispatcher
+ * API's `stream` (requests read whole go straight to the dispatcher: text-request.ts).
+ * Importing these modules rather than undici's index keeps fetch, WebSocket, the mock and
+ * cache layers out of the bundle, and a plain Agent skips the per-request URL parse and
+ * NO_PROXY check EnvHttpProxyAgent makes when no proxy is configured.
  */
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../../cancel.ts';
