@@ -2,7 +2,7 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { parseJson } from './body.ts';
 import { ChunkAccumulator, completionFromBody } from './chat-completion.ts';
 import { type Redactor, UpstreamError, upstreamMessageOf } from './errors.ts';
-import type { UpstreamHttp } from './http-client.ts';
+import type { JsonAnswer, UpstreamHttp } from './http-client.ts';
 import type { ChatRequest, CompleteOptions, Completion } from './types.ts';
 
 /**
@@ -10,7 +10,7 @@ import type { ChatRequest, CompleteOptions, Completion } from './types.ts';
  * of `chat.completion.chunk` events ending with `data: [DONE]`, which completes the answer at
  * once (an upstream that keeps the connection open after it does not hold the call).
  */
-export async function chatComplete(
+export function chatComplete(
   http: UpstreamHttp,
   redact: Redactor,
   request: ChatRequest,
@@ -18,10 +18,21 @@ export async function chatComplete(
   maxBytes: number,
 ): Promise<Completion> {
   const { onText } = call;
-  if (!onText) {
-    const answer = await http.json('POST', '/chat/completions', request, call);
-    return completionFromBody(answer.body, request.model, answer.requestId);
-  }
+  // Not async: a JSON answer is decoded as it arrives, with no frame of ours waiting for it.
+  if (!onText) return http.decoded('POST', '/chat/completions', request, call, chatAnswer, request.model);
+  return chatStream(http, redact, request, call, maxBytes, onText);
+}
+
+const chatAnswer = (answer: JsonAnswer, model: string): Completion => completionFromBody(answer.body, model, answer.requestId);
+
+async function chatStream(
+  http: UpstreamHttp,
+  redact: Redactor,
+  request: ChatRequest,
+  call: CompleteOptions,
+  maxBytes: number,
+  onText: (text: string) => void,
+): Promise<Completion> {
   const accumulator = new ChunkAccumulator(request.model);
   let received = 0;
   const body = { ...request, stream: true, stream_options: { include_usage: true } };

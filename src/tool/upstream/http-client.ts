@@ -4,9 +4,10 @@ import type { Clock } from '../../clock.ts';
 import { DeadlineExceeded, retryAfterMs, statusAdvice, statusSummary, UpstreamError, upstreamMessageOf, type Redactor } from './errors.ts';
 import { errorCode, headerOf, parseJson } from './body.ts';
 import { SseParser, type StreamEvent } from './sse.ts';
-import { BrokenResponse, headerValue, requestText, type BodyCaps } from './text-request.ts';
+import { JsonReader } from './json-reader.ts';
+import { requestText, type BodyCaps } from './text-request.ts';
 
-type Undici = typeof import('./undici.ts');
+export type Undici = typeof import('./undici.ts');
 type Dispatcher = import('./undici.ts').Dispatcher;
 type ResponseHeaders = Record<string, string | string[] | undefined>;
 type Loaded = { undici: Undici; dispatcher: Dispatcher };
@@ -89,24 +90,26 @@ export class UpstreamHttp {
   }
 
   /** A request answered with JSON. */
-  async json(method: 'GET' | 'POST', path: string, body: unknown, call: CallBudget): Promise<JsonAnswer> {
-    // One async frame per call (no wrapper around the work): a frame is memory held while the upstream thinks.
-    const { undici, dispatcher } = this.ready ?? (await this.load());
-    try {
-      const options = this.requestOptions(method, path, body, call, this.jsonHeaders);
-      const { statusCode, rawHeaders, text } = await requestText(dispatcher, options, this.caps);
-      if (statusCode >= 400) {
-        const headers = undici.parseHeaders(rawHeaders);
-        throw this.httpError(statusCode, text, this.requestIdOf(headers), headers);
-      }
-      const requestId = this.plainRequestId(headerValue(rawHeaders, 'x-request-id'));
-      return { body: parseJson(text, requestId), status: statusCode, requestId };
-    } catch (error) {
-      if (error instanceof BrokenResponse && !call.signal.aborted) {
-        throw this.brokenAnswer(error.cause, error.statusCode, this.plainRequestId(headerValue(error.rawHeaders, 'x-request-id')));
-      }
-      throw this.failureOf(call, error instanceof BrokenResponse ? error.cause : error);
-    }
+  json(method: 'GET' | 'POST', path: string, body: unknown, call: CallBudget): Promise<JsonAnswer> {
+    return this.decoded(method, path, body, call, asAnswer, undefined);
+  }
+
+  /**
+   * A request answered with JSON, made into `decode(answer, arg)` as it arrives: no async
+   * frame waits for it, neither here nor in the caller (see AnswerReader).
+   */
+  decoded<T, A>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    call: CallBudget,
+    decode: (answer: JsonAnswer, arg: A) => T,
+    arg: A,
+  ): Promise<T> {
+    const { ready } = this;
+    if (!ready) return this.load().then(() => this.decoded(method, path, body, call, decode, arg));
+    const options = this.requestOptions(method, path, body, call, this.jsonHeaders);
+    return requestText(ready.dispatcher, options, this.caps, new JsonReader(this, ready.undici, call, decode, arg));
   }
 
   /**
@@ -233,7 +236,7 @@ export class UpstreamHttp {
   }
 
   /** What escaped a call, as the call's failure: timeout, cancel, or the network. */
-  private failureOf(call: CallBudget, error: unknown): unknown {
+  failureOf(call: CallBudget, error: unknown): unknown {
     if (call.signal.aborted) {
       const reason: unknown = call.signal.reason;
       if (reason instanceof DeadlineExceeded) return new UpstreamError('timeout', reason.message);
@@ -243,16 +246,16 @@ export class UpstreamHttp {
   }
 
   /** The upstream's request id, for support tickets: only when it is plain and holds no secret. */
-  private requestIdOf(headers: ResponseHeaders): string | undefined {
+  requestIdOf(headers: ResponseHeaders): string | undefined {
     return this.plainRequestId(headerOf(headers, 'x-request-id'));
   }
 
-  private plainRequestId(id: string | undefined): string | undefined {
+  plainRequestId(id: string | undefined): string | undefined {
     if (id === undefined || !/^[\w.:/+=-]{1,200}$/.test(id)) return undefined;
     return this.options.redact(id) === id ? id : undefined;
   }
 
-  private httpError(status: number, body: string, requestId: string | undefined, headers: ResponseHeaders): UpstreamError {
+  httpError(status: number, body: string, requestId: string | undefined, headers: ResponseHeaders): UpstreamError {
     const upstreamMessage = upstreamMessageOf(body, this.options.redact);
     const said = upstreamMessage ? `: ${upstreamMessage.replace(/\.$/, '')}` : '';
     const wait = retryAfterMs(headers, this.options.clock.now());
@@ -264,7 +267,7 @@ export class UpstreamHttp {
     });
   }
 
-  private brokenAnswer(error: unknown, status: number, requestId: string | undefined): UpstreamError {
+  brokenAnswer(error: unknown, status: number, requestId: string | undefined): UpstreamError {
     return new UpstreamError('network', `The upstream's connection broke mid-answer (${errorCode(error)}).`, {
       status,
       requestId,
@@ -281,3 +284,5 @@ export class UpstreamHttp {
     );
   }
 }
+
+const asAnswer = (answer: JsonAnswer): JsonAnswer => answer;

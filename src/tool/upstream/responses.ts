@@ -1,6 +1,6 @@
 import { isRecord } from './citations.ts';
 import { type Redactor, UpstreamError } from './errors.ts';
-import type { UpstreamHttp } from './http-client.ts';
+import type { JsonAnswer, UpstreamHttp } from './http-client.ts';
 import { ResponseEvents } from './response-events.ts';
 import { completionFromResponse, PENDING_STATUSES } from './responses-result.ts';
 import type { CompleteOptions, Completion, ResponsesRequest } from './types.ts';
@@ -10,7 +10,7 @@ import type { CompleteOptions, Completion, ResponsesRequest } from './types.ts';
  * stream (see ResponseEvents). A stream that ends without its terminal event is a broken
  * answer. Background calls are followed by `followBackground` instead.
  */
-export async function respond(
+export function respond(
   http: UpstreamHttp,
   redact: Redactor,
   body: ResponsesRequest,
@@ -18,15 +18,28 @@ export async function respond(
   maxBytes: number,
 ): Promise<Completion> {
   const { onText } = call;
-  if (!onText) {
-    const answer = await http.json('POST', '/responses', body, call);
-    if (isRecord(answer.body) && PENDING_STATUSES.has(answer.body.status as string)) {
-      throw new UpstreamError('protocol', 'The upstream answered with a response that is not finished (status queued or in progress).', {
-        requestId: answer.requestId,
-      });
-    }
-    return completionFromResponse(answer.body, body.model, answer.requestId, redact);
+  // Not async: a JSON answer is decoded as it arrives, with no frame of ours waiting for it.
+  if (!onText) return http.decoded('POST', '/responses', body, call, responseAnswer, { model: body.model, redact });
+  return respondStreamed(http, redact, body, call, maxBytes, onText);
+}
+
+function responseAnswer(answer: JsonAnswer, { model, redact }: { model: string; redact: Redactor }): Completion {
+  if (isRecord(answer.body) && PENDING_STATUSES.has(answer.body.status as string)) {
+    throw new UpstreamError('protocol', 'The upstream answered with a response that is not finished (status queued or in progress).', {
+      requestId: answer.requestId,
+    });
   }
+  return completionFromResponse(answer.body, model, answer.requestId, redact);
+}
+
+async function respondStreamed(
+  http: UpstreamHttp,
+  redact: Redactor,
+  body: ResponsesRequest,
+  call: CompleteOptions,
+  maxBytes: number,
+  onText: (text: string) => void,
+): Promise<Completion> {
   const events = new ResponseEvents(call, redact, maxBytes, body.model);
   const answer = await http.events('POST', '/responses', { ...body, stream: true }, call, events.onEvent);
   if (answer.json !== undefined) return wholeAnswer(answer.json, body.model, answer.requestId, redact, onText);

@@ -34,25 +34,45 @@ export function headerValue(rawHeaders: Buffer[], name: string): string | undefi
 }
 
 /**
+ * What a call makes of its answer, applied by the handler as the answer completes: the
+ * caller needs no async frame of its own waiting for it (a frame is memory held while the
+ * upstream thinks, a few hundred bytes for each of thousands of slow calls).
+ */
+export interface AnswerReader<T> {
+  /** The answer from the whole response; what it throws is passed to `failed`. */
+  read(response: TextResponse): T;
+  /** What the call fails with, for what failed: a failure before the status line, a BrokenResponse after it, or what `read` threw. */
+  failed(error: unknown): unknown;
+}
+
+const AS_IS: AnswerReader<TextResponse> = { read: (response) => response, failed: (error) => error };
+
+/**
  * A request whose answer is read whole, straight from undici's dispatcher handler: no response
  * stream, no per-request async resource, one promise. undici's `request` builds a Readable and
  * its consumers for a body this client only ever reads to its end (about 4 KB of the 39 a call
- * allocated). Rejects with the failure before the status line, a BrokenResponse after it, or
- * an UpstreamError for an answer past its cap.
+ * allocated). Rejects with `reader.failed` of the failure before the status line, a
+ * BrokenResponse after it, or an UpstreamError for an answer past its cap.
  */
-export function requestText(
+export function requestText<T = TextResponse>(
   dispatcher: Dispatcher,
   options: Omit<Dispatcher.DispatchOptions, 'signal'> & { signal: CancelSignal },
   caps: BodyCaps,
-): Promise<TextResponse> {
+  reader: AnswerReader<T> = AS_IS as unknown as AnswerReader<T>,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    // undici's core does not read the signal (its `request` API does): the handler listens to it.
-    dispatcher.dispatch(options as Dispatcher.DispatchOptions, new TextHandler(options.signal, caps, resolve, reject));
+    const handler = new TextHandler(options.signal, caps, reader, resolve, reject);
+    try {
+      // undici's core does not read the signal (its `request` API does): the handler listens to it.
+      dispatcher.dispatch(options as Dispatcher.DispatchOptions, handler);
+    } catch (error) {
+      handler.onError(error);
+    }
   });
 }
 
 /** undici's handler interface (onConnect, onHeaders, onData, onComplete, onError): one request's answer into a string. */
-export class TextHandler {
+export class TextHandler<T = TextResponse> {
   private abortRequest: ((reason?: Error) => void) | undefined;
   private statusCode = 0;
   private rawHeaders: Buffer[] = [];
@@ -65,7 +85,8 @@ export class TextHandler {
   constructor(
     private readonly signal: CancelSignal,
     private readonly caps: BodyCaps,
-    private readonly resolve: (response: TextResponse) => void,
+    private readonly reader: AnswerReader<T>,
+    private readonly resolve: (answer: T) => void,
     private readonly reject: (error: unknown) => void,
   ) {
     signal.addEventListener('abort', this.onAbort);
@@ -116,11 +137,17 @@ export class TextHandler {
     if (this.settle()) return;
     const { chunks } = this;
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, this.bytes).toString('utf8');
-    this.resolve({ statusCode: this.statusCode, rawHeaders: this.rawHeaders, text });
+    let answer: T;
+    try {
+      answer = this.reader.read({ statusCode: this.statusCode, rawHeaders: this.rawHeaders, text });
+    } catch (error) {
+      return this.reject(this.reader.failed(error));
+    }
+    this.resolve(answer);
   }
 
   private fail(error: unknown): void {
-    if (!this.settle()) this.reject(error);
+    if (!this.settle()) this.reject(this.reader.failed(error));
   }
 
   /** True when the answer was already given; else marks it given and lets go of the signal. */
