@@ -46,19 +46,12 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
     const started = clock.now();
     const { notes } = ctx;
     notes.tool = TOOL_NAME;
-    // Refusals read like invalid arguments: a result a model can act on from 2025-11-25 on
-    // (SEP-1303), a -32602 error before.
-    const refuse = (message: string, outcome: string): JsonObject => {
-      notes.outcome = outcome;
-      if (ctx.features.argumentErrorsAsResults) return errorResult(message);
-      throw invalidParams(message);
-    };
     const checked = checkArguments(rawArgs);
-    if (!checked.ok) return refuse(checked.message, 'invalid_arguments');
+    if (!checked.ok) return refuse(ctx, checked.message, 'invalid_arguments');
     notes.prompt = checked.args.prompt;
     const { caller } = ctx;
     const problem = policyProblem(checked.args, caller, options);
-    if (problem) return refuse(problem, 'refused');
+    if (problem) return refuse(ctx, problem, 'refused');
     const { admission } = options;
     const overQuota = admission.quota(caller);
     if (overQuota) {
@@ -75,7 +68,7 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
     const setting = background ? 'OPENAI_BACKGROUND_TIMEOUT_MS' : 'OPENAI_TIMEOUT_MS';
     const deadline = started + timeoutMs;
     const timer = clock.setTimeout(() => ctx.abort(new DeadlineExceeded(timeoutMs, setting)), timeoutMs);
-    const watch = new CallWatch(ctx, options.heartbeatMs);
+    const watch = new CallWatch(ctx, options.heartbeatMs, deadline);
     try {
       watch.waiting('queued for a free upstream slot');
       const slot = admission.slot(caller, ctx.signal);
@@ -100,26 +93,8 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
       }
       try {
         watch.waiting(background ? 'creating the background response' : 'waiting for the model to start answering');
-        const completion = await options.upstream().complete(upstreamCall, {
-          signal: ctx.signal,
-          deadline,
-          ...watch.callbacks,
-          onRetry: (notice) => {
-            ctx.app.telemetry.retry();
-            watch.waiting(`retrying the upstream call (${notice.message.replace(/\.$/, '')})`);
-            ctx.log('warning', {
-              message: notice.message,
-              attempt: notice.attempt,
-              status: notice.status ?? null,
-              retry_in_ms: notice.waitMs,
-            });
-          },
-          onBackground: (responseId) => {
-            ctx.app.log.info('background response created', { id: ctx.id, response_id: responseId });
-            ctx.durable(responseId);
-          },
-          onWaiting: (what) => watch.waiting(what),
-        });
+        // The watch is the call's options (its signal, deadline and callbacks).
+        const completion = await options.upstream().complete(upstreamCall, watch);
         watch.finish();
         notes.outcome = 'ok';
         notes.upstreamStatus = completion.status;
@@ -161,6 +136,13 @@ export function createGenerateTool(options: GenerateToolOptions): Tool {
   };
 
   return { name: TOOL_NAME, describe, call, runsInBackground, remote: remoteWork(options.upstream, options.clock) };
+}
+
+/** Refusals read like invalid arguments: a result a model can act on from 2025-11-25 on (SEP-1303), a -32602 error before. */
+function refuse(ctx: CallContext, message: string, outcome: string): JsonObject {
+  ctx.notes.outcome = outcome;
+  if (ctx.features.argumentErrorsAsResults) return errorResult(message);
+  throw invalidParams(message);
 }
 
 /** An upstream refusal a setting of ours can fix says which. */

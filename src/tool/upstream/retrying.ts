@@ -1,7 +1,8 @@
 import { sleepOn, systemClock, type Clock, type Sleep } from '../../clock.ts';
 import type { Logger } from '../../log.ts';
 import { DeadlineExceeded, UpstreamError } from './errors.ts';
-import type { CompleteOptions, Completion, Upstream, UpstreamCall } from './types.ts';
+import type { CancelSignal } from '../../cancel.ts';
+import type { CompleteOptions, Completion, RetryNotice, Upstream, UpstreamCall } from './types.ts';
 
 export interface RetryOptions {
   maxRetries: number;
@@ -31,18 +32,9 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
   const sleep = options.sleep ?? sleepOn(clock);
 
   async function complete(request: UpstreamCall, call: CompleteOptions): Promise<Completion> {
-    let delivered = false;
-    const onText = call.onText;
     // Only a streamed call needs watching for text already sent.
-    const attemptOptions: CompleteOptions = onText
-      ? {
-          ...call,
-          onText: (text: string) => {
-            delivered = true;
-            onText(text);
-          },
-        }
-      : call;
+    const delivery = call.onText ? new Delivery(call, call.onText) : undefined;
+    const attemptOptions = delivery ?? call;
     let last: UpstreamError | undefined;
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
@@ -55,7 +47,7 @@ export function withRetries(upstream: Upstream, options: RetryOptions): Upstream
         if (!(error instanceof UpstreamError)) throw error;
         options.onAttempt?.(error.status, (performance.now() - started) / 1000);
         last = error;
-        if (error.failure === 'timeout' || !error.retryable || delivered || attempt > options.maxRetries) {
+        if (error.failure === 'timeout' || !error.retryable || delivery?.delivered || attempt > options.maxRetries) {
           throw finalError(error, attempt, last);
         }
         const backoff = Math.min(cap, base * 2 ** (attempt - 1)) * (0.75 + random() * 0.5);
@@ -98,4 +90,39 @@ function finalError(error: UpstreamError, attempts: number, last: UpstreamError 
   const status = error.status ?? last?.status;
   const summary = ` (attempts: ${attempts}; last upstream status: ${status === undefined ? 'none' : `HTTP ${status}`})`;
   return error.withNote(`${note}${summary}`, attempts);
+}
+
+/** A streamed call's options, noting whether any text has reached the client (after which no retry). */
+class Delivery implements CompleteOptions {
+  delivered = false;
+  readonly onText: (text: string) => void;
+
+  constructor(
+    private readonly call: CompleteOptions,
+    onText: (text: string) => void,
+  ) {
+    this.onText = (text) => {
+      this.delivered = true;
+      onText(text);
+    };
+  }
+
+  get signal(): CancelSignal {
+    return this.call.signal;
+  }
+  get deadline(): number {
+    return this.call.deadline;
+  }
+  get onReasoning(): ((text: string) => void) | undefined {
+    return this.call.onReasoning;
+  }
+  onRetry(notice: RetryNotice): void {
+    this.call.onRetry?.(notice);
+  }
+  onBackground(responseId: string): void {
+    this.call.onBackground?.(responseId);
+  }
+  onWaiting(what: string): void {
+    this.call.onWaiting?.(what);
+  }
 }
